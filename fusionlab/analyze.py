@@ -1,0 +1,51 @@
+"""``fusionlab.analyze``: the Python API of the main job."""
+
+from __future__ import annotations
+
+import os
+
+import onnx
+
+from fusionlab import engine
+from fusionlab.diagnostic import Diagnostic
+from fusionlab.graph import Graph, load_graph
+from fusionlab.report import PredictedLayer, Report, select_diagnostics
+
+
+def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
+            precision: str = "fp32", sm: float = 8.6, select: list[str] | None = None,
+            ignore: list[str] | None = None) -> Report:
+    """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
+
+    Args:
+        model: a path to an ``.onnx`` file, an ``onnx.ModelProto`` or a loaded Graph.
+        target: ``"tensorrt"`` (documented classic fusions) or ``"tensorrt-rtx"``.
+        precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` (classic builder flags).
+        sm: the GPU's compute capability, e.g. ``8.6``.
+        select, ignore: code prefixes of the diagnostics to keep / drop (``"TRT1"``).
+
+    Returns:
+        A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
+
+    Raises:
+        fusionlab.errors.InputError: the model cannot be loaded (see
+            :func:`fusionlab.graph.load_graph`), or an option is unknown.
+    """
+    graph = model if isinstance(model, Graph) else load_graph(model)
+    result = engine.run(graph, target=target, precision=precision, sm=sm)
+    names = {}
+    layers = []
+    for layer in result.layers:
+        name = layer.namer.layer_name(layer.nodes, layer.kind) if layer.namer else layer.nodes[0]
+        names.update({n: name for n in layer.nodes})
+        layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules)))
+    diags = [
+        Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
+                   names.get(d.nodes[0]) if d.nodes else None)
+        for d in result.diagnostics
+    ]
+    order = {n: node.index for n, node in graph.nodes.items()}
+    diags.sort(key=lambda d: (order.get(d.nodes[0], 0) if d.nodes else 0, d.code))
+    absorbed = sorted(result.absorbed, key=order.__getitem__)
+    return Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
+                  select_diagnostics(diags, select, ignore), list(graph.notes))

@@ -1,0 +1,318 @@
+"""The rule engine: runs rules over a layer state and predicts TensorRT's engine layers.
+
+The engine knows no rule. It discovers :class:`fusionlab.rule.Rule` subclasses in the
+``rules`` package, keeps the *layer state* (every ONNX node starts as its own layer;
+fusions merge layers, erasures and constant folding absorb nodes), and runs rules the
+way TensorRT's builder runs its fusion passes:
+
+1. Rules run in phases (``Rule.phase``), lowest first.
+2. In a phase, every rule finds its structural matches, anchored on layers of its
+   pattern's root kinds (an index by kind, so the cost grows with the number of
+   candidates, not with graph size x rules).
+3. Matches are sorted larger first (more layers, then more nodes), then by the anchor's
+   topological position, then by rule code; this order is the tie-break everywhere.
+4. A match whose checks all hold is applied unless an earlier match of the same round
+   already changed one of its layers; a match whose check fails is a *missed* fusion.
+5. The round repeats until nothing changes; then the next phase starts.
+6. A skipped match (the *loser* of an overlap) that never applies and whose nodes did
+   not end in one layer is reported as missed with check ``no-overlap``, naming the
+   winning rule.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from fusionlab.diagnostic import Diagnostic
+from fusionlab.errors import InputError
+from fusionlab.graph import Graph
+from fusionlab.rule import PRECISIONS, TARGETS, Context, Match, Rule
+
+MAX_ROUNDS = 64
+
+
+@dataclass(eq=False)
+class Layer:
+    """A predicted engine layer: ONNX nodes (topological order) and a kind.
+
+    ``kind`` is the host's op type for fusions that continue a layer (a Conv with a
+    fused ReLU is still kind ``Conv``) or the fused kind (``PointWise``, ``Gelu``...).
+    ``host`` is the node whose inputs stand for the layer's inputs in patterns.
+    """
+
+    nodes: list[str]
+    kind: str
+    host: str | None
+    index: int
+    rules: list[str] = field(default_factory=list)
+    namer: Rule | None = None
+
+    @property
+    def host_or_first(self) -> str:
+        return self.host or self.nodes[0]
+
+
+class LayerState:
+    """Layers, absorbed nodes and aliases; the :class:`fusionlab.pattern.View` rules match on."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.layer_of: dict[str, Layer] = {}
+        self.by_kind: dict[str, dict[int, Layer]] = {}
+        self.absorbed: dict[str, str] = {}  # node -> rule code
+        self.alias: dict[str, str] = {}  # erased output -> the tensor it becomes
+        self.folded: set[str] = set()  # tensors made constant by folding
+        self.folded_values: dict[str, np.ndarray] = {}  # values a fold rule computed
+        for name, node in graph.nodes.items():
+            layer = Layer([name], node.op_type, name, node.index)
+            self.layer_of[name] = layer
+            self.by_kind.setdefault(node.op_type, {})[id(layer)] = layer
+
+    # ------------------------------------------------------------- the View
+    def resolve(self, tensor: str) -> str:
+        while tensor in self.alias:
+            tensor = self.alias[tensor]
+        return tensor
+
+    def producer_layer(self, tensor: str) -> Layer | None:
+        tensor = self.resolve(tensor)
+        if tensor in self.folded:
+            return None
+        src = self.graph.producer.get(tensor)
+        if src is None or src in self.absorbed:
+            return None
+        return self.layer_of[src]
+
+    def layer_kind(self, layer: Layer) -> str:
+        return layer.kind
+
+    def layer_inputs(self, layer: Layer) -> tuple[str, ...]:
+        if layer.host is not None:
+            return tuple(self.resolve(t) if t else t for t in self.graph.nodes[layer.host].inputs)
+        members = set(layer.nodes)
+        seen: list[str] = []
+        for name in layer.nodes:
+            for t in self.graph.nodes[name].inputs:
+                t = self.resolve(t) if t else t
+                if t and self.graph.producer.get(t) not in members and t not in seen:
+                    seen.append(t)
+        return tuple(seen)
+
+    def is_constant(self, tensor: str) -> bool:
+        tensor = self.resolve(tensor)
+        return tensor in self.folded or self.graph.is_constant(tensor)
+
+    def const_value(self, tensor: str) -> np.ndarray | None:
+        tensor = self.resolve(tensor)
+        if tensor in self.folded:
+            return self.folded_values.get(tensor)
+        return self.graph.const_value(tensor)
+
+    # ------------------------------------------------------------- queries
+    def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
+        """Live layers of these kinds, in topological order of their first node."""
+        found = [layer for k in kinds for layer in self.by_kind.get(k, {}).values()]
+        return sorted(found, key=lambda layer: layer.index)
+
+    def layer_outputs(self, layer: Layer) -> list[str]:
+        """Tensors produced by the layer's nodes that are read outside it or are graph outputs."""
+        members = set(layer.nodes)
+        out = []
+        for name in layer.nodes:
+            for t in self.graph.nodes[name].outputs:
+                if not t:
+                    continue
+                readers = self.graph.consumers.get(t, ())
+                if t in self.graph.outputs or any(r not in members for r in readers):
+                    out.append(t)
+        return out or [t for t in self.graph.nodes[layer.nodes[-1]].outputs if t]
+
+    def is_absorbed(self, node: str) -> bool:
+        return node in self.absorbed
+
+    def live_layers(self) -> list[Layer]:
+        seen: dict[int, Layer] = {}
+        for name, layer in self.layer_of.items():
+            if name not in self.absorbed:
+                seen[id(layer)] = layer
+        return sorted(seen.values(), key=lambda layer: layer.index)
+
+    # ------------------------------------------------------------- changes
+    def _drop(self, layer: Layer) -> None:
+        self.by_kind.get(layer.kind, {}).pop(id(layer), None)
+
+    def merge(self, layers: list[Layer], kind: str, host: str | None, rule: Rule) -> Layer:
+        """Merge ``layers`` into one layer of ``kind``; returns it."""
+        names = sorted({n for layer in layers for n in layer.nodes}, key=lambda n: self.graph.nodes[n].index)
+        codes: list[str] = []
+        for layer in layers:
+            self._drop(layer)
+            codes.extend(c for c in layer.rules if c not in codes)
+        if rule.code not in codes:
+            codes.append(rule.code)
+        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule)
+        for n in names:
+            self.layer_of[n] = merged
+        self.by_kind.setdefault(kind, {})[id(merged)] = merged
+        return merged
+
+    def absorb(self, layer: Layer, rule: Rule, becomes: str | None) -> None:
+        """Remove ``layer``: its output aliases ``becomes`` (erase) or is constant (fold)."""
+        self._drop(layer)
+        for n in layer.nodes:
+            self.absorbed[n] = rule.code
+        outputs = [t for n in layer.nodes for t in self.graph.nodes[n].outputs if t]
+        for t in outputs:
+            if becomes is None:
+                self.folded.add(t)
+            elif t != becomes:
+                self.alias[t] = becomes
+
+
+def discover_rules() -> list[type[Rule]]:
+    """Every :class:`Rule` subclass defined in the modules of the ``rules`` package,
+    sorted by code.
+
+    Raises:
+        InputError: two rules share a code or a name (a packaging defect).
+    """
+    import rules as package
+
+    found: dict[str, type[Rule]] = {}
+    names: dict[str, str] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__ and obj.code:
+                if obj.code in found and found[obj.code] is not obj:
+                    raise InputError(f"rules {found[obj.code].__name__} and {obj.__name__} share code {obj.code}")
+                if obj.name in names and names[obj.name] != obj.code:
+                    raise InputError(f"rules {names[obj.name]} and {obj.code} share name {obj.name}")
+                found[obj.code] = obj
+                names[obj.name] = obj.code
+    return [found[c] for c in sorted(found)]
+
+
+@dataclass
+class EngineResult:
+    """What :func:`run` predicts: live layers, absorbed nodes and diagnostics."""
+
+    layers: list[Layer]
+    absorbed: dict[str, str]
+    diagnostics: list[Diagnostic]
+
+
+def run(graph: Graph, *, target: str = "tensorrt", precision: str = "fp32", sm: float = 8.6,
+        rules: list[type[Rule]] | None = None) -> EngineResult:
+    """Run every rule of ``target`` over ``graph`` (see module doc for the algorithm).
+
+    Raises:
+        InputError: unknown target or precision.
+    """
+    if target not in TARGETS:
+        raise InputError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    state = LayerState(graph)
+    ctx = Context(target, precision, sm, graph, state)
+    active = [r() for r in (rules if rules is not None else discover_rules()) if target in r.targets]
+    diags: dict[tuple, Diagnostic] = {}
+    for phase in sorted({r.phase for r in active}):
+        _run_phase([r for r in active if r.phase == phase], state, ctx, diags)
+    return EngineResult(state.live_layers(), dict(state.absorbed), list(diags.values()))
+
+
+def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) -> None:
+    losers: dict[tuple, tuple[Match, Rule]] = {}
+    applied: set[tuple] = set()
+    lints = [r for r in rules if r.kind == "lint"]
+    for rule in lints:
+        for m in rule.find(state):
+            for slug, targets, fn in rule.checks():
+                if ctx.target not in targets:
+                    continue
+                reason = fn(rule, m, ctx)
+                if reason:
+                    diags[(rule.code, m.key, slug)] = Diagnostic(
+                        rule.code, rule.name, "lint", m.nodes, slug, reason, rule.cost)
+    rules = [r for r in rules if r.kind != "lint"]
+    for _ in range(MAX_ROUNDS):
+        matches = [m for rule in rules for m in rule.find(state)]
+        matches.sort(key=lambda m: (-len(m.order), -len(m.nodes), m.anchor.index, m.rule.code))
+        touched: dict[int, Rule] = {}
+        changed = False
+        for m in matches:
+            rule = m.rule
+            key = (rule.code, m.key)
+            if key in applied or any((rule.code, m.key, s) in diags for s, _, _ in rule.checks()):
+                continue
+            failure = _first_failure(rule, m, ctx)
+            if failure is not None:
+                slug, reason = failure
+                diags[(rule.code, m.key, slug)] = Diagnostic(
+                    rule.code, rule.name, "missed", m.nodes, slug, reason, rule.cost)
+                continue
+            winner = next((touched[id(layer)] for layer in m.order if id(layer) in touched), None)
+            if winner is not None:
+                losers[key] = (m, winner)
+                continue
+            nodes = m.nodes
+            _apply(rule, m, state)
+            applied.add(key)
+            changed = True
+            for layer in m.order:
+                touched[id(layer)] = rule
+            status = "absorbed" if rule.kind in ("erase", "fold") else "predicted"
+            diags[(rule.code, frozenset(nodes), None)] = Diagnostic(
+                rule.code, rule.name, status, nodes, None, rule.describe(m), rule.cost)
+        if not changed:
+            break
+    for key, (m, winner) in losers.items():
+        if key in applied:
+            continue
+        homes = {id(state.layer_of[n]) for n in m.nodes if n not in state.absorbed}
+        if len(homes) <= 1:
+            continue
+        rule = m.rule
+        taken = [n for n in m.nodes if state.layer_of[n].rules and winner.code in state.layer_of[n].rules]
+        reason = (f"{', '.join(taken) or ', '.join(m.nodes)} already fused by {winner.code} {winner.name}, "
+                  f"which matched first (larger pattern or earlier node); the fusion needs them free")
+        diags[(rule.code, m.key, "no-overlap")] = Diagnostic(
+            rule.code, rule.name, "missed", m.nodes, "no-overlap", reason, rule.cost)
+
+
+def _first_failure(rule: Rule, m: Match, ctx: Context) -> tuple[str, str] | None:
+    for slug, targets, fn in rule.checks():
+        if ctx.target not in targets:
+            continue
+        reason = fn(rule, m, ctx)
+        if reason:
+            return slug, reason
+    return None
+
+
+def _apply(rule: Rule, m: Match, state: LayerState) -> None:
+    if rule.kind == "fusion":
+        layers = rule.fused(m)
+        if rule.host:
+            host_layer = m.layer(rule.host)
+            kind, host = host_layer.kind, host_layer.host
+        else:
+            kind, host = rule.result_kind or m.anchor.kind, None
+        state.merge(layers, kind, host, rule)
+    elif rule.kind == "erase":
+        for layer, becomes in rule.erased(m):
+            state.absorb(layer, rule, becomes)
+    elif rule.kind == "fold":
+        for layer in m.order:
+            state.absorb(layer, rule, None)
+    else:  # pragma: no cover - guarded by discover
+        raise InputError(f"rule {rule.code} has unknown kind {rule.kind!r}")

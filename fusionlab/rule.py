@@ -1,0 +1,276 @@
+"""What a rule is: a code, a name, a pattern, named checks, and what a match does.
+
+A rule lives in one file under ``rules/`` and subclasses :class:`Rule`::
+
+    class ConvRelu(Rule):
+        '''Convolution and ReLU fuse into one Convolution layer.
+
+        What it fuses: ...
+        Why it matters: ...
+        Conditions: single-consumer.
+        Source: TensorRT Developer Guide, "Types of Fusions": ReLU Convolution.
+        '''
+        code = "TRT101"
+        name = "conv-relu"
+        pattern = op.Relu(op.Conv(name="conv"), name="act")
+        host = "conv"
+
+        @check("single-consumer")
+        def single(self, m, ctx):
+            return single_consumer(m, ctx)
+
+A check returns ``None`` when it holds, or the reason it fails: one sentence naming the
+observed value and the one TensorRT needs. The engine runs a fusion rule's checks in
+the order they are written and reports the first failure as a *missed* fusion; a lint
+rule reports every failed check as a *lint*.
+
+Kinds (``Rule.kind``):
+
+* ``"fusion"`` -- the matched layers become one layer (kind of the ``host`` binding,
+  or ``result_kind``).
+* ``"erase"`` -- the matched nodes vanish; consumers read ``Rule.erase_input(m)``.
+* ``"fold"`` -- constant folding: the matched nodes vanish, their outputs are constants.
+* ``"lint"`` -- nothing changes; failed checks are reported.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+
+import numpy as np
+
+from fusionlab.pattern import Bindings, Pattern
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fusionlab.engine import Layer, LayerState
+    from fusionlab.graph import Graph, Node
+
+TARGETS = ("tensorrt", "tensorrt-rtx")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+DOC_SECTIONS = ("What it fuses", "Why it matters", "Conditions", "Source")
+
+
+def check(slug: str, *, targets: tuple[str, ...] = TARGETS) -> Callable:
+    """Mark a rule method as the named check ``slug``, applied on ``targets`` only."""
+
+    def deco(fn):
+        fn._check_slug = slug
+        fn._check_targets = tuple(targets)
+        return fn
+
+    return deco
+
+
+@dataclass
+class Context:
+    """Analysis options a check may depend on.
+
+    Attributes:
+        target: ``"tensorrt"`` (the documented classic rules) or ``"tensorrt-rtx"``.
+        precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` -- the builder precision
+            flags for classic TensorRT (TensorRT-RTX networks are strongly typed).
+        sm: compute capability as a float, e.g. ``8.6`` for SM 8.6.
+        graph: the :class:`fusionlab.graph.Graph` being analyzed.
+        state: the engine's :class:`fusionlab.engine.LayerState`.
+    """
+
+    target: str
+    precision: str
+    sm: float
+    graph: "Graph"
+    state: "LayerState"
+
+    @property
+    def strongly_typed(self) -> bool:
+        return self.target == "tensorrt-rtx"
+
+
+@dataclass
+class Match:
+    """One structural match of a rule.
+
+    ``layers`` maps each Op binding name to the layer it bound (root first in
+    ``order``); ``tensors`` maps Var/Const names to tensor names.
+    """
+
+    rule: "Rule"
+    layers: dict[str, "Layer"]
+    tensors: dict[str, str]
+    order: list["Layer"]
+    state: "LayerState"
+
+    @classmethod
+    def of(cls, rule: "Rule", b: Bindings, state: "LayerState") -> "Match":
+        return cls(rule, b.layers, b.tensors, b.order, state)
+
+    @property
+    def anchor(self) -> "Layer":
+        return self.order[0]
+
+    def layer(self, name: str) -> "Layer":
+        """The layer bound to the Op named ``name``."""
+        return self.layers[name]
+
+    def node(self, name: str) -> "Node":
+        """The ONNX node that represents the layer bound to ``name`` (its host)."""
+        return self.state.graph.nodes[self.layers[name].host_or_first]
+
+    def tensor(self, name: str) -> str:
+        """The tensor bound to the Var/Const ``name``."""
+        return self.tensors[name]
+
+    def value(self, name: str) -> np.ndarray | None:
+        """The value of the constant bound to ``name``."""
+        return self.state.const_value(self.tensors[name])
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Every ONNX node of every bound layer, in topological order."""
+        names = {n for layer in self.order for n in layer.nodes}
+        return tuple(sorted(names, key=lambda n: self.state.graph.nodes[n].index))
+
+    @property
+    def key(self) -> frozenset[str]:
+        return frozenset(self.nodes)
+
+
+class Rule:
+    """Base class of every rule (see module doc). Subclasses set the class attributes.
+
+    Attributes:
+        code: stable code, ``TRT`` + 3 digits.
+        name: kebab-case name saying what is found.
+        kind: ``fusion``, ``erase``, ``fold`` or ``lint``.
+        phase: rules run in phases, lowest first; inside a phase, matches apply
+            larger first until nothing changes.
+        targets: the targets the rule belongs to.
+        pattern: a :class:`Pattern`, or a tuple of them (tried in order).
+        host: Op binding whose layer the fused layer continues (keeps its kind).
+        result_kind: kind of the fused layer when there is no host.
+        style: how the fused layer is named: ``join`` (``conv1 + relu1``), ``pwn``
+            (``PWN(add1, relu1)``), ``mlp`` (``2-layer MLP``) or a fixed prefix.
+        cost: how costly a miss is: 3 high, 2 medium, 1 low.
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = "fusion"
+    phase: ClassVar[int] = 30
+    targets: ClassVar[tuple[str, ...]] = TARGETS
+    pattern: ClassVar[Pattern | tuple[Pattern, ...] | None] = None
+    host: ClassVar[str | None] = None
+    result_kind: ClassVar[str | None] = None
+    style: ClassVar[str] = "join"
+    cost: ClassVar[int] = 2
+
+    # ------------------------------------------------------------ introspection
+    @classmethod
+    def checks(cls) -> list[tuple[str, tuple[str, ...], Callable]]:
+        """The named checks, in the order written: ``(slug, targets, function)``."""
+        found = []
+        for klass in reversed(cls.__mro__):
+            for attr, fn in vars(klass).items():
+                if callable(fn) and hasattr(fn, "_check_slug"):
+                    found = [c for c in found if c[2].__name__ != attr]
+                    found.append((fn._check_slug, fn._check_targets, fn))
+        order = {fn.__name__: inspect.getsourcelines(fn)[1] for _, _, fn in found}
+        return sorted(found, key=lambda c: order[c[2].__name__])
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The docstring's fixed sections (``What it fuses`` ... ``Source``)."""
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        sections: dict[str, str] = {"Summary": doc.split("\n\n", 1)[0]}
+        pattern = re.compile(r"^(%s):\s*" % "|".join(map(re.escape, DOC_SECTIONS)), re.M)
+        parts = pattern.split(doc)
+        for title, body in zip(parts[1::2], parts[2::2]):
+            sections[title] = " ".join(body.split())
+        return sections
+
+    def patterns(self) -> tuple[Pattern, ...]:
+        if self.pattern is None:
+            return ()
+        return self.pattern if isinstance(self.pattern, tuple) else (self.pattern,)
+
+    def anchor_kinds(self) -> frozenset[str]:
+        return frozenset().union(*(p.root_kinds() for p in self.patterns()))
+
+    # ------------------------------------------------------------ behaviour
+    def find(self, state: "LayerState") -> Iterator[Match]:
+        """Every structural match, anchored on layers of the pattern's root kinds.
+
+        One match per anchor (the first binding found, patterns in order); override for
+        rules whose structure is not a fixed pattern (PointWise chains, MLP).
+        """
+        for anchor in state.layers_of_kinds(self.anchor_kinds()):
+            for pattern in self.patterns():
+                found = next(pattern.match_layer(anchor, state, Bindings()), None)
+                if found is not None and self.accept(found, state):
+                    yield Match.of(self, found, state)
+                    break
+
+    def accept(self, b: Bindings, state: "LayerState") -> bool:
+        """Extra structural filter on a binding (default: accept)."""
+        return True
+
+    def fused(self, m: Match) -> list["Layer"]:
+        """The layers a fusion merges (default: every bound layer)."""
+        return list(m.order)
+
+    def erased(self, m: Match) -> list[tuple["Layer", str | None]]:
+        """For ``erase`` rules: each erased layer and the tensor its output becomes."""
+        raise NotImplementedError
+
+    def layer_name(self, nodes: list[str], kind: str) -> str:
+        """The engine layer's name the way TensorRT writes it."""
+        if self.style == "pwn":
+            return f"PWN({', '.join(nodes)})"
+        if self.style == "mlp":
+            return f"{len(nodes)}-layer MLP"
+        if self.style == "join":
+            return " + ".join(nodes)
+        return f"{self.style}({', '.join(nodes)})"
+
+    def describe(self, m: Match) -> str:
+        """One sentence for a predicted fusion."""
+        return f"{', '.join(m.nodes)} fuse into one {self.result_kind or self.kind_of_host(m)} layer"
+
+    def kind_of_host(self, m: Match) -> str:
+        return m.layer(self.host).kind if self.host else (self.result_kind or "fused")
+
+
+def consumers_outside(m: Match, layer: "Layer") -> list[str]:
+    """Nodes outside the match that read any output of ``layer`` (graph outputs as
+    ``<graph output x>``)."""
+    inside = m.key
+    out = []
+    for tensor in m.state.layer_outputs(layer):
+        for c in m.state.graph.consumers.get(tensor, ()):
+            if c not in inside and not m.state.is_absorbed(c):
+                out.append(c)
+        if tensor in m.state.graph.outputs and layer is not m.anchor:
+            out.append(f"<graph output {tensor}>")
+    return out
+
+
+def single_consumer(m: Match, ctx: Context | None = None) -> str | None:
+    """The ``single-consumer`` check: no interior layer's output escapes the match.
+
+    Returns the reason naming the first interior node whose output has other readers.
+    """
+    for layer in m.order[1:]:
+        outside = consumers_outside(m, layer)
+        if outside:
+            node = layer.nodes[-1]
+            readers = sorted(set(outside))
+            inside = [c for c in m.state.graph.consumers.get(m.state.layer_outputs(layer)[0], ()) if c in m.key]
+            return (f"{node} output has {len(readers) + len(inside)} consumers "
+                    f"({', '.join(inside + readers)}); the fusion needs 1")
+    return None
+
+
+def fmt_shape(shape: Any) -> str:
+    return "unknown" if shape is None else "[" + ", ".join(str(d) for d in shape) + "]"

@@ -1,0 +1,411 @@
+"""Build an ONNX model with TensorRT-RTX or classic TensorRT and keep the full log.
+
+The engine build runs in a subprocess (``python -m fusionlab.trt._build_worker``)
+because TensorRT can crash the process on some inputs and can take arbitrarily long:
+the parent enforces ``timeout`` by killing the worker's process group, and turns a
+crash, a timeout or a rejection into a :class:`~fusionlab.errors.BuildError`.
+
+The log keeps every message at every severity, one per line, in trtexec's layout
+without the timestamp: ``[V] [TRT] message``, with ``[V]`` VERBOSE, ``[I]`` INFO,
+``[W]`` WARNING, ``[E]`` ERROR and ``[F]`` INTERNAL_ERROR. A multi-line message (the
+``Layers:`` dump) is kept intact: its continuation lines carry no tag, as in trtexec.
+
+Example::
+
+    result = build("model.onnx", progress=lambda phase, step, steps: ...)
+    print(result.layers_dump)   # "Layers:\\nName: ..., Metadata: [ONNX Layer: conv0]..."
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import operator
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fusionlab.errors import BuilderUnavailable, BuildError, InputError
+
+__all__ = [
+    "BUILDERS",
+    "BuildResult",
+    "ProgressCallback",
+    "available_builders",
+    "build",
+    "parse_shapes",
+]
+
+#: builder name -> (Python module, name shown to users)
+BUILDERS: dict[str, tuple[str, str]] = {
+    "tensorrt-rtx": ("tensorrt_rtx", "TensorRT-RTX"),
+    "tensorrt": ("tensorrt", "TensorRT"),
+}
+
+_INSTALL_HINTS = {
+    "tensorrt-rtx": "pip install tensorrt-rtx (or fusionlab[rtx])",
+    "tensorrt": "pip install tensorrt (needs an NVIDIA GPU and driver)",
+}
+
+#: ``progress(phase, step, steps)``: ``step`` completed steps out of ``steps``; 0 at
+#: the start of a phase, ``steps`` at its end. Phases nest (TensorRT's own names).
+ProgressCallback = Callable[[str, int, int], None]
+
+_WORKER_MODULE = "fusionlab.trt._build_worker"
+_TAIL_LINES = 10
+_KILL_GRACE = 5.0  # seconds to wait for a killed worker to be reaped
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one successful build produced.
+
+    Attributes:
+        builder: "tensorrt-rtx" or "tensorrt".
+        version: the TensorRT module's ``__version__``, e.g. "1.7.1.116".
+        log: every message, one per line, ``[V] [TRT] message``; multi-line messages intact.
+        layers_dump: the VERBOSE message starting with ``Layers:`` (one line per kernel,
+            ``Metadata: [ONNX Layer: a]\\x1f[ONNX Layer: b]``), or None if none was logged.
+        parser_errors: errors the ONNX parser recorded although parsing succeeded.
+        seconds: wall-clock time of the whole build, worker start-up included.
+        engine_bytes: size of the serialized engine.
+    """
+
+    builder: str
+    version: str
+    log: str
+    layers_dump: str | None
+    parser_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    engine_bytes: int = 0
+
+
+def available_builders() -> list[str]:
+    """The builders whose Python module can be found, without importing it.
+
+    ``"tensorrt-rtx"`` if ``tensorrt_rtx`` is installed, ``"tensorrt"`` if ``tensorrt``
+    is. Finding a module does not prove it loads (a broken install still fails in
+    :func:`build`, with :class:`BuilderUnavailable`).
+    """
+    return [name for name, (module, _) in BUILDERS.items() if _module_found(module)]
+
+
+def parse_shapes(shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | None) -> dict[str, list[int]]:
+    """Normalize input shapes to ``{name: [dims]}``.
+
+    Accepts a mapping (``{"x": (1, 3, 224, 224)}``), strings ``"name:1x3x224x224"``
+    (several separated by commas or spaces, or given as a list), or None. The name is
+    everything before the last colon, so ONNX names containing colons work.
+
+    Raises:
+        InputError: a malformed entry, a non-positive dimension or a repeated name.
+    """
+    if shapes is None:
+        return {}
+    if isinstance(shapes, Mapping):
+        out = {}
+        for name, dims in shapes.items():
+            out[str(name)] = _checked_dims(str(name), dims, f"{name}: {dims!r}")
+        return out
+    if isinstance(shapes, str):
+        shapes = [shapes]
+    out: dict[str, list[int]] = {}
+    for item in shapes:
+        for spec in str(item).replace(",", " ").split():
+            name, sep, dims_text = spec.rpartition(":")
+            if not sep or not name or not dims_text:
+                raise InputError(f"bad --shapes entry {spec!r}: expected NAME:DIMxDIM..., e.g. x:1x3x224x224")
+            try:
+                dims = [int(d) for d in dims_text.lower().split("x")]
+            except ValueError:
+                raise InputError(
+                    f"bad --shapes entry {spec!r}: dimensions must be integers separated by 'x'"
+                ) from None
+            if name in out:
+                raise InputError(f"--shapes gives input {name!r} twice")
+            out[name] = _checked_dims(name, dims, spec)
+    return out
+
+
+def build(
+    model_path: str | os.PathLike[str],
+    *,
+    builder: str = "tensorrt-rtx",
+    timeout: float = 600.0,
+    save_engine: str | os.PathLike[str] | None = None,
+    timing_cache: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | None = None,
+) -> BuildResult:
+    """Build ``model_path`` with ``builder`` in a subprocess and return its log.
+
+    The worker parses the file with ``OnnxParser.parse_from_file`` (external data
+    next to the model works), sets ``ProfilingVerbosity.DETAILED``, adds one
+    optimization profile fixing every dynamic input (from ``shapes``; a dynamic
+    dimension 0 defaults to 1, any other needs ``shapes``), and calls
+    ``build_serialized_network``. TensorRT-RTX networks are strongly typed.
+
+    Args:
+        model_path: the ONNX file.
+        builder: "tensorrt-rtx" or "tensorrt".
+        timeout: seconds before the worker's process group is killed.
+        save_engine: where to write the serialized engine (atomically), if anywhere.
+        timing_cache: classic TensorRT only: loaded if the file exists, saved after the
+            build. Ignored (with a ``[W]`` log line) for TensorRT-RTX, whose
+            ``ITimingCache.serialize()`` crashes.
+        progress: called in the caller's thread as ``progress(phase, step, steps)``.
+        shapes: input shapes, see :func:`parse_shapes`.
+
+    Raises:
+        InputError: the model path does not exist, a bad option, or a dynamic input
+            dimension with no shape.
+        BuilderUnavailable: the builder's module cannot be imported.
+        BuildError: the parser rejected the model (message names the nodes), the builder
+            failed, crashed or timed out. The exception carries ``log`` (the log so far),
+            ``log_tail`` (its last error lines, or last lines) and ``parser_errors``.
+    """
+    if builder not in BUILDERS:
+        raise InputError(f"unknown builder {builder!r}: choose one of {', '.join(BUILDERS)}")
+    module, display = BUILDERS[builder]
+    path = Path(model_path)
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise InputError(f"model {str(path)!r} {what}")
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        raise InputError(f"timeout must be a number of seconds, not {timeout!r}") from None
+    if not timeout > 0:
+        raise InputError(f"timeout must be positive, not {timeout:g}")
+    for option, value in (("--save-engine", save_engine), ("--timing-cache", timing_cache)):
+        if value is not None and not Path(value).absolute().parent.is_dir():
+            raise InputError(f"{option} {str(value)!r}: directory does not exist")
+    if not _module_found(module):
+        raise BuilderUnavailable(f"{display} is not installed: {_INSTALL_HINTS[builder]}")
+
+    request = {
+        "builder": builder,
+        "model": str(path.absolute()),
+        "save_engine": str(Path(save_engine).absolute()) if save_engine is not None else None,
+        "timing_cache": str(Path(timing_cache).absolute()) if timing_cache is not None else None,
+        "shapes": parse_shapes(shapes),
+    }
+    return _run_worker(request, display, path.name, timeout, progress)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _module_found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _checked_dims(name: str, dims: list, spec: str) -> list[int]:
+    try:
+        if isinstance(dims, (str, bytes)) or any(isinstance(d, bool) for d in dims):
+            raise TypeError
+        out = [operator.index(d) for d in dims]
+    except TypeError:
+        out = []
+    if not out or any(d < 1 for d in out):
+        raise InputError(f"bad --shapes entry {spec!r}: every dimension of {name} must be a positive integer")
+    return out
+
+
+class _Log:
+    """The log as it arrives: formatted lines plus the error messages."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        self.layers_dump: str | None = None
+
+    def add(self, severity: str, message: str) -> None:
+        self.lines.append(f"[{severity}] [TRT] {message}")
+        if severity in ("E", "F"):
+            self.errors.append(f"[{severity}] [TRT] {message}")
+        elif severity == "V" and message.startswith("Layers:"):
+            self.layers_dump = message
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + ("\n" if self.lines else "")
+
+    def tail(self, stderr: str = "") -> str:
+        """The last error lines; else the last lines of the log and of stderr."""
+        if self.errors:
+            return "\n".join(self.errors[-_TAIL_LINES:])
+        lines = [line for msg in self.lines[-_TAIL_LINES:] for line in msg.splitlines()]
+        lines = lines[-_TAIL_LINES:]
+        lines += [line for line in stderr.splitlines() if line.strip()][-_TAIL_LINES:]
+        return "\n".join(lines)
+
+
+def _build_error(message: str, log: _Log, stderr: str = "", parser_errors: list[str] | None = None) -> BuildError:
+    error = BuildError(message)
+    error.log = log.text()
+    error.log_tail = log.tail(stderr)
+    error.parser_errors = list(parser_errors or [])
+    error.stderr = stderr
+    return error
+
+
+def _worker_env() -> dict[str, str]:
+    """The environment for the worker: this fusionlab importable first."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def _reader(stream, messages: queue.Queue) -> None:
+    for line in stream:
+        messages.put(line)
+    messages.put(None)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=_KILL_GRACE)
+    except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
+        pass
+
+
+def _signal_name(returncode: int) -> str:
+    """``-11`` -> ``"signal SIGSEGV"``."""
+    try:
+        return f"signal {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _run_worker(
+    request: dict,
+    display: str,
+    model_name: str,
+    timeout: float,
+    progress: ProgressCallback | None,
+) -> BuildResult:
+    log = _Log()
+    start = time.monotonic()
+    deadline = start + timeout
+    result: dict | None = None
+    error: dict | None = None
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", _WORKER_MODULE, json.dumps(request)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            env=_worker_env(),
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=hasattr(os, "killpg"),
+        )
+        messages: queue.Queue = queue.Queue()
+        reader = threading.Thread(target=_reader, args=(proc.stdout, messages), daemon=True)
+        reader.start()
+        timed_out = False
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                try:
+                    line = messages.get(timeout=remaining)
+                except queue.Empty:
+                    timed_out = True
+                    break
+                if line is None:  # the worker closed its stdout: it is exiting
+                    break
+                try:
+                    message = json.loads(line)
+                except json.JSONDecodeError:
+                    log.add("I", f"fusionlab: unexpected worker output: {line.rstrip()}")
+                    continue
+                kind = message.get("type")
+                if kind == "log":
+                    log.add(message.get("severity", "V"), message.get("message", ""))
+                elif kind == "progress":
+                    if progress is not None:
+                        progress(message["phase"], int(message["step"]), int(message["steps"]))
+                elif kind == "result":
+                    result = message
+                    break  # the last message; don't wait for the worker's EOF
+                elif kind == "error":
+                    error = message
+                    break
+            if not timed_out:
+                try:
+                    proc.wait(timeout=_KILL_GRACE)
+                except subprocess.TimeoutExpired:
+                    pass  # a result is in; a worker stuck in teardown is killed below
+        finally:
+            # Also on KeyboardInterrupt or an exception raised by ``progress``.
+            _kill(proc)
+            reader.join(timeout=_KILL_GRACE)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        seconds = time.monotonic() - start
+        stderr_file.seek(0)
+        stderr = stderr_file.read()
+
+    if timed_out:
+        raise _build_error(
+            f"{display} build of {model_name} timed out after {timeout:g} s", log, stderr
+        )
+    if error is not None:
+        kind, text = error.get("kind"), error.get("message", "")
+        if kind == "unavailable":
+            hint = _INSTALL_HINTS[request["builder"]]
+            raise BuilderUnavailable(f"{text} ({hint})")
+        if kind == "input":
+            raise InputError(text)
+        raise _build_error(text, log, stderr, error.get("parser_errors"))
+    if result is None and proc.returncode is not None and proc.returncode < 0:
+        raise _build_error(
+            f"{display} builder crashed ({_signal_name(proc.returncode)}) "
+            f"while building {model_name}",
+            log,
+            stderr,
+        )
+    if result is None:
+        last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
+        detail = f": {last.strip()}" if last else ""
+        raise _build_error(
+            f"{display} build worker exited with code {proc.returncode} and no result "
+            f"while building {model_name}{detail}",
+            log,
+            stderr,
+        )
+    return BuildResult(
+        builder=request["builder"],
+        version=str(result.get("version", "")),
+        log=log.text(),
+        layers_dump=log.layers_dump,
+        parser_errors=list(result.get("parser_errors") or []),
+        seconds=seconds,
+        engine_bytes=int(result.get("engine_bytes", 0)),
+    )

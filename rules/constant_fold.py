@@ -1,0 +1,49 @@
+"""TRT001 constant-fold."""
+
+from fusionlab.pattern import Op
+from fusionlab.rule import Match, Rule
+
+#: Ops that read only their input's shape: foldable when that shape is static.
+SHAPE_READERS = ("Shape", "Size")
+
+
+class ConstantFold(Rule):
+    """Nodes whose inputs are all constants are folded away at build time.
+
+    What it fuses: Constant nodes, and any node whose every input is an initializer, a
+    Constant or an already folded tensor (shape arithmetic such as Shape -> Gather ->
+    Unsqueeze -> Concat -> Reshape's shape input, when the input shape is static); also
+    Shape / Size of a tensor with a fully static shape.
+    Why it matters: folded nodes produce no engine layer; what cannot be folded becomes a
+    runtime shape computation.
+    Conditions: none; a node with a non-constant input is simply not matched.
+    Source: TensorRT Developer Guide, "The ONNX Parser" / constant folding done by the
+    builder (Polygraphy `surgeon sanitize --fold-constants` does the same offline).
+    """
+
+    code = "TRT001"
+    name = "constant-fold"
+    kind = "fold"
+    phase = 0
+    cost = 1
+
+    def find(self, state):
+        graph = state.graph
+        for layer in sorted(state.live_layers(), key=lambda l: l.index):
+            node = graph.nodes[layer.nodes[0]]
+            if len(layer.nodes) != 1 or node.domain not in ("", "ai.onnx"):
+                continue
+            if node.op_type in ("If", "Loop", "Scan", "RandomNormal", "RandomUniform",
+                                "RandomNormalLike", "RandomUniformLike", "Multinomial"):
+                continue
+            ins = [t for t in node.inputs if t]
+            if node.op_type in SHAPE_READERS:
+                shape = graph.shape(state.resolve(ins[0]))
+                ok = shape is not None and all(isinstance(d, int) for d in shape)
+            else:
+                ok = all(state.is_constant(t) for t in ins)
+            if ok:
+                yield Match(self, {"node": layer}, {}, [layer], state)
+
+    def describe(self, m: Match) -> str:
+        return f"{m.nodes[0]} has only constant inputs: folded at build time"
