@@ -127,24 +127,17 @@ def list_rules(fmt: Format = typer.Option(Format.text, "--format")) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="fusionlab")  # click handles usage errors: exit 2
         return 0
-    except typer.Exit as exc:
-        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except FusionlabError as exc:
         print(f"fusionlab: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("fusionlab: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
+    except Exception as exc:  # anything unexpected: one line, distinct code
         if os.environ.get("FUSIONLAB_DEBUG"):
             raise
         print(f"fusionlab: internal error: {type(exc).__name__}: {exc} "

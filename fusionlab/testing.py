@@ -72,10 +72,13 @@ class GraphBuilder:
         return self.node("Conv", ins, name=name, kernel_shape=[k, k], pads=p, group=group)
 
     def model(self, outputs: list[str], output_dtype: int = TensorProto.FLOAT,
-              check: bool = True, ir_version: int = 8) -> onnx.ModelProto:
+              check: bool = True, ir_version: int = 8,
+              domains: dict[str, int] | None = None) -> onnx.ModelProto:
         """Finish the graph with ``outputs`` (shapes left to inference)."""
         graph = helper.make_graph(self.nodes, "test", self.inputs, [], self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        opsets = [helper.make_opsetid("", self.opset)]
+        opsets += [helper.make_opsetid(d, v) for d, v in (domains or {}).items()]
+        model = helper.make_model(graph, opset_imports=opsets)
         model.ir_version = ir_version
         known = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
         for o in outputs:

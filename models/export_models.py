@@ -22,8 +22,8 @@ names, e.g. ``/features/features.0/features.0.0/Conv``.
 No pretrained weights are downloaded (there is no hub access): models are built
 with random weights, then perturbed with ``torch.manual_seed(0)`` so that the
 graph looks trained. Every BatchNorm gets non-trivial running_mean,
-running_var (positive), weight and bias; every bias and every norm weight is
-made non-zero and distinct. Without this the exporter deduplicates identical
+running_var (positive), weight and bias; every bias is made non-zero and every
+other constant-valued parameter (LayerNorm weight, layer scale) gets noise. Without this the exporter deduplicates identical
 constants (all-zero folded biases, all-one LayerNorm weights) into ``Identity``
 nodes, which real trained models do not have.
 
@@ -44,7 +44,7 @@ Run (from the repository root, in a venv with torch 2.14.1, torchvision
 
     python models/export_models.py --out models/
 
-``--extra-out DIR`` also exports larger or extra models for robustness testing
+``--extra-out DIR`` (with ``--skip-main`` to leave ``--out`` alone) also exports larger or extra models for robustness testing
 (not committed): resnet50, efficientnet_b0, convnext_tiny, vit_b_16, a tiny
 GPT2, resnet18 with the dynamo exporter (opset 18) and a QDQ mobilenet_v2.
 """
@@ -79,14 +79,6 @@ IMAGE_SHAPE = (1, 3, 224, 224)
 SEQ_LEN = 64
 VOCAB = 1000
 
-_NORM_TYPES = (
-    torch.nn.BatchNorm1d,
-    torch.nn.BatchNorm2d,
-    torch.nn.LayerNorm,
-    torch.nn.GroupNorm,
-)
-
-
 # --------------------------------------------------------------------------
 # weight perturbation
 # --------------------------------------------------------------------------
@@ -94,19 +86,33 @@ _NORM_TYPES = (
 def perturb_weights(model: torch.nn.Module) -> torch.nn.Module:
     """Give random-init weights a 'trained' look (call after manual_seed).
 
-    BatchNorm: running_mean ~ N(0, 0.1), running_var ~ U(0.5, 2.0),
-    weight ~ U(0.5, 1.5), bias ~ N(0, 0.1). Other norms: weight ~ U(0.5, 1.5).
-    Every parameter named ``bias`` ~ N(0, 0.05), so none is zero.
+    * BatchNorm: running_mean ~ N(0, 0.1), running_var ~ U(0.5, 2.0),
+      weight ~ U(0.5, 1.5), bias ~ N(0, 0.1).
+    * every other parameter whose name ends in ``bias`` (Linear/Conv bias,
+      LayerNorm bias, ``in_proj_bias``, ...) ~ N(0, 0.05): none stays zero.
+    * every other constant-valued parameter (LayerNorm weight = 1, ConvNeXt
+      layer_scale = 1e-6, ViT class_token = 0, ...) gets element-wise noise,
+      so no two initializers are identical.
     """
+    done = set()
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.running_mean.normal_(0.0, 0.1)
             module.running_var.uniform_(0.5, 2.0)
-        if isinstance(module, _NORM_TYPES) and getattr(module, "weight", None) is not None:
-            module.weight.uniform_(0.5, 1.5)
-        for name, param in module.named_parameters(recurse=False):
-            if name == "bias":
-                param.normal_(0.0, 0.05)
+            if module.affine:
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0.0, 0.1)
+                done.update((id(module.weight), id(module.bias)))
+    for name, param in model.named_parameters():
+        if id(param) in done:
+            continue
+        if name.endswith("bias"):
+            param.normal_(0.0, 0.05)
+        elif param.numel() > 1 and bool((param == param.flatten()[0]).all()):
+            if bool((param == 0).all()):
+                param.normal_(0.0, 0.02)
+            else:
+                param.mul_(torch.empty_like(param).uniform_(0.5, 1.5))
     return model
 
 
@@ -188,18 +194,25 @@ def export_mobilenet_v2(out: Path) -> Path:
     return export_torchvision("mobilenet_v2", out / "mobilenet_v2.onnx")
 
 
-class _TupleOutputs(torch.nn.Module):
-    """Wrap a transformers model so it returns a plain tuple of named fields."""
+def _with_tuple_forward(model_cls: type, fields: tuple[str, ...]) -> type:
+    """Subclass a transformers model so forward(input_ids, attention_mask)
+    calls the original with keywords and returns a plain tuple of `fields`.
 
-    def __init__(self, model: torch.nn.Module, fields: tuple[str, ...]):
-        super().__init__()
-        self.model = model
-        self.fields = fields
+    transformers 5 forwards cannot be traced with positional args by the
+    legacy exporter ("got multiple values for argument 'use_cache'"). A
+    subclass (not a wrapper module) keeps the node names a user exporting the
+    model directly would see, e.g. ``/embeddings/word_embeddings/Gather``.
+    """
 
-    def forward(self, input_ids, attention_mask):
-        result = self.model(input_ids=input_ids, attention_mask=attention_mask,
-                            return_dict=True)
-        return tuple(result[f] for f in self.fields)
+    class TupleForward(model_cls):
+        def forward(self, input_ids, attention_mask):
+            result = super().forward(input_ids=input_ids,
+                                     attention_mask=attention_mask,
+                                     return_dict=True)
+            return tuple(result[f] for f in fields)
+
+    TupleForward.__name__ = f"{model_cls.__name__}TupleForward"
+    return TupleForward
 
 
 def _token_inputs() -> tuple[torch.Tensor, torch.Tensor]:
@@ -222,12 +235,12 @@ def export_bert_tiny(out: Path) -> Path:
         max_position_embeddings=128,
         attn_implementation="eager",
     )
-    bert = perturb_weights(BertModel(config)).eval()
-    wrapper = _TupleOutputs(bert, ("last_hidden_state", "pooler_output")).eval()
+    fields = ("last_hidden_state", "pooler_output")
+    bert = _with_tuple_forward(BertModel, fields)(config)
+    perturb_weights(bert).eval()
     path = out / "bert_tiny.onnx"
-    _legacy_export(wrapper, _token_inputs(), path,
-                   ["input_ids", "attention_mask"],
-                   ["last_hidden_state", "pooler_output"])
+    _legacy_export(bert, _token_inputs(), path,
+                   ["input_ids", "attention_mask"], list(fields))
     return path
 
 
@@ -308,10 +321,10 @@ def export_gpt2_tiny(out: Path) -> Path:
     torch.manual_seed(SEED)
     config = GPT2Config(vocab_size=VOCAB, n_positions=128, n_embd=128, n_layer=2,
                         n_head=2, use_cache=False, attn_implementation="eager")
-    gpt2 = perturb_weights(GPT2LMHeadModel(config)).eval()
-    wrapper = _TupleOutputs(gpt2, ("logits",)).eval()
+    gpt2 = _with_tuple_forward(GPT2LMHeadModel, ("logits",))(config)
+    perturb_weights(gpt2).eval()
     path = out / "gpt2_tiny.onnx"
-    _legacy_export(wrapper, _token_inputs(), path,
+    _legacy_export(gpt2, _token_inputs(), path,
                    ["input_ids", "attention_mask"], ["logits"])
     return path
 
@@ -377,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-out", type=Path, default=None,
                         help="also export the extra robustness models here "
                              "(failures are reported and skipped)")
+    parser.add_argument("--skip-main", action="store_true",
+                        help="do not export the committed models (use with --extra-out)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="export only these model names")
     args = parser.parse_args(argv)
@@ -384,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, "
           f"onnx {onnx.__version__}, onnxruntime {ort.__version__}")
     pick = (lambda d: {k: v for k, v in d.items() if args.only is None or k in args.only})
-    run(pick(MAIN_MODELS), args.out, strict=True)
+    if not args.skip_main:
+        run(pick(MAIN_MODELS), args.out, strict=True)
     failed = []
     if args.extra_out is not None:
         failed = run(pick(EXTRA_MODELS), args.extra_out, strict=False)

@@ -1,8 +1,8 @@
 """Tests of fusionlab.trt.build: the subprocess TensorRT builder and its failure modes.
 
 The live tests build tiny ONNX graphs with TensorRT-RTX on the CPU (each build takes
-about 0.5 s, worker start-up included) and are skipped when ``tensorrt_rtx`` is not
-installed. The timeout, crash and bad-path tests do not depend on TensorRT's bugs:
+0.3-0.5 s, worker start-up included; a parser rejection 0.15 s) and are skipped when
+``tensorrt_rtx`` is not installed. The timeout, crash and bad-path tests do not depend on TensorRT's bugs:
 the crash is simulated by the worker's ``_FUSIONLAB_BUILD_WORKER_FAULT`` hook.
 """
 
@@ -14,7 +14,7 @@ import os
 import numpy as np
 import pytest
 
-from fusionlab.errors import BuilderUnavailable, BuildError, InputError
+from fusionlab.errors import BuildError, BuilderUnavailable, InputError
 from fusionlab.trt import build as build_module
 from fusionlab.trt.build import BuildResult, available_builders, build, parse_shapes
 
@@ -40,8 +40,13 @@ def _rand(*shape: int, seed: int = 0) -> np.ndarray:
 
 
 def _conv(name: str, x: str, y: str, inits: list, cin: int = C, cout: int = C, seed: int = 0):
-    inits += [_const(f"{name}.W", _rand(cout, cin, 3, 3, seed=seed) * 0.1), _const(f"{name}.B", _rand(cout, seed=seed + 1))]
-    return helper.make_node("Conv", [x, f"{name}.W", f"{name}.B"], [y], name=name, pads=[1, 1, 1, 1])
+    inits += [
+        _const(f"{name}.W", _rand(cout, cin, 3, 3, seed=seed) * 0.1),
+        _const(f"{name}.B", _rand(cout, seed=seed + 1)),
+    ]
+    return helper.make_node(
+        "Conv", [x, f"{name}.W", f"{name}.B"], [y], name=name, pads=[1, 1, 1, 1]
+    )
 
 
 def _model(nodes, inits, path, *, shape=(N, C, H, W), out_shape=None, opset=17) -> str:
@@ -81,7 +86,12 @@ def conv_bn_relu(path) -> str:
     ]
     nodes = [
         _conv("conv0", "x", "c0", inits),
-        helper.make_node("BatchNormalization", ["c0", "bn0.scale", "bn0.bias", "bn0.mean", "bn0.var"], ["b0"], name="bn0"),
+        helper.make_node(
+            "BatchNormalization",
+            ["c0", "bn0.scale", "bn0.bias", "bn0.mean", "bn0.var"],
+            ["b0"],
+            name="bn0",
+        ),
         helper.make_node("Relu", ["b0"], ["r0"], name="relu0"),
         _conv("conv1", "r0", "y", inits, seed=7),
     ]
@@ -141,8 +151,12 @@ def qdq_conv(path, *, zero_point: int = 0, zp_type=np.int8) -> str:
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "x.scale", "x.zp"], ["xq"], name="quant_x"),
         helper.make_node("DequantizeLinear", ["xq", "x.scale", "x.zp"], ["xdq"], name="dequant_x"),
-        helper.make_node("DequantizeLinear", ["w.q", "w.scale", "w.zp"], ["wdq"], name="dequant_w", axis=0),
-        helper.make_node("Conv", ["xdq", "wdq", "conv0.B"], ["c0"], name="conv0", pads=[1, 1, 1, 1]),
+        helper.make_node(
+            "DequantizeLinear", ["w.q", "w.scale", "w.zp"], ["wdq"], name="dequant_w", axis=0
+        ),
+        helper.make_node(
+            "Conv", ["xdq", "wdq", "conv0.B"], ["c0"], name="conv0", pads=[1, 1, 1, 1]
+        ),
         helper.make_node("Relu", ["c0"], ["r0"], name="relu0"),
         helper.make_node("QuantizeLinear", ["r0", "y.scale", "y.zp"], ["yq"], name="quant_y"),
         helper.make_node("DequantizeLinear", ["yq", "y.scale", "y.zp"], ["y"], name="dequant_y"),
@@ -190,7 +204,21 @@ def test_missing_module_is_builder_unavailable(tmp_path, monkeypatch):
     with pytest.raises(BuilderUnavailable, match="pip install tensorrt-rtx") as info:
         build(conv_relu(tmp_path / "m.onnx"))
     assert info.value.exit_code == 5
-    assert str(info.value) == "TensorRT-RTX is not installed: pip install tensorrt-rtx (or fusionlab[rtx])"
+    assert (
+        str(info.value)
+        == "TensorRT-RTX is not installed: pip install tensorrt-rtx (or fusionlab[rtx])"
+    )
+
+
+def test_module_failing_to_import_is_builder_unavailable(tmp_path, monkeypatch):
+    """find_spec may find a module that cannot load; the worker reports it."""
+    monkeypatch.setattr(build_module, "_module_found", lambda module: True)
+    monkeypatch.setitem(build_module.BUILDERS, "tensorrt", ("fusionlab_no_such_module", "TensorRT"))
+    with pytest.raises(
+        BuilderUnavailable,
+        match=r"^TensorRT cannot be imported \(ModuleNotFoundError: .*\): pip install tensorrt$",
+    ):
+        build(conv_relu(tmp_path / "m.onnx"), builder="tensorrt", timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +237,9 @@ def test_parse_shapes(given, expected):
     assert parse_shapes(given) == expected
 
 
-@pytest.mark.parametrize("bad", ["x", "x:", "x:1xa", "x:0x3", "x:1,x:2", ":1x2", {"x": "1x2"}, {"x": [1.5]}, {"x": []}])
+@pytest.mark.parametrize(
+    "bad", ["x", "x:", "x:1xa", "x:0x3", "x:1,x:2", ":1x2", {"x": "1x2"}, {"x": [1.5]}, {"x": []}]
+)
 def test_parse_shapes_rejects(bad):
     with pytest.raises(InputError):
         parse_shapes(bad)
@@ -232,8 +262,10 @@ def test_timeout_is_build_error(tmp_path, fake_builder):
 def test_hanging_worker_is_killed(tmp_path, monkeypatch):
     """The timeout kills a worker stuck after parsing; the log so far is kept."""
     monkeypatch.setenv(FAULT_ENV, "hang")
-    with pytest.raises(BuildError, match=r"TensorRT-RTX build of m\.onnx timed out after 1.5 s") as info:
-        build(conv_relu(tmp_path / "m.onnx"), timeout=1.5)
+    with pytest.raises(
+        BuildError, match=r"TensorRT-RTX build of m\.onnx timed out after 3 s"
+    ) as info:
+        build(conv_relu(tmp_path / "m.onnx"), timeout=3)
     assert "Parsing node: relu0 [Relu]" in info.value.log
     assert info.value.log_tail
 
@@ -337,12 +369,43 @@ def test_nonzero_zero_point_is_parser_rejection(tmp_path):
 def test_uint8_zero_point_does_not_kill_pytest(tmp_path):
     """A UINT8 zero point is rejected or crashes the worker: either way a BuildError."""
     try:
-        result = build(qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8, zero_point=128), timeout=120)
+        result = build(
+            qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8, zero_point=128), timeout=120
+        )
     except BuildError as error:
         assert error.exit_code == 3
         assert str(error).startswith("TensorRT-RTX")
     else:  # a future version may accept it
         assert result.layers_dump is not None
+
+
+def _request(model: str, **extra) -> dict:
+    request = {
+        "builder": "tensorrt-rtx",
+        "model": model,
+        "save_engine": None,
+        "timing_cache": None,
+        "shapes": {},
+    }
+    return {**request, **extra}
+
+
+@needs_rtx
+def test_builder_returning_no_engine_is_build_error(tmp_path):
+    """The DLA asymmetric flag lets the parser accept a non-zero zero point; the builder won't."""
+    model = qdq_conv(tmp_path / "zp.onnx", zero_point=3)
+    request = _request(model, parser_flags=["ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA"])
+    with pytest.raises(
+        BuildError, match=r"^TensorRT-RTX builder failed to build zp\.onnx: .*zero_point"
+    ) as info:
+        build_module._run_worker(request, "TensorRT-RTX", "zp.onnx", 60.0, None)
+    assert "quant_x" in info.value.log_tail
+
+
+def test_unexpected_worker_exception_is_build_error(tmp_path, fake_builder):
+    request = _request(conv_relu(tmp_path / "m.onnx"), module="json")  # json has no ILogger
+    with pytest.raises(BuildError, match=r"^TensorRT-RTX build of m\.onnx failed: AttributeError"):
+        build_module._run_worker(request, "TensorRT-RTX", "m.onnx", 60.0, None)
 
 
 @needs_rtx
@@ -353,14 +416,7 @@ def test_real_parser_crash_is_build_error(tmp_path):
     reproduces TensorRT's own crash, which must come back as a BuildError.
     """
     model = qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8)
-    request = {
-        "builder": "tensorrt-rtx",
-        "model": model,
-        "save_engine": None,
-        "timing_cache": None,
-        "shapes": {},
-        "parser_flags": ["ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA"],
-    }
+    request = _request(model, parser_flags=["ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA"])
     try:
         build_module._run_worker(request, "TensorRT-RTX", "u8.onnx", 60.0, None)
     except BuildError as error:  # 1.7.1: crashed (signal SIGSEGV); a fix may reject it
@@ -392,14 +448,21 @@ def test_dynamic_spatial_dims_need_shapes(tmp_path):
 def test_timing_cache_is_ignored_for_rtx(tmp_path):
     cache = tmp_path / "cache.bin"
     result = build(conv_relu(tmp_path / "m.onnx"), timing_cache=cache)
-    assert "[W] [TRT] fusionlab: --timing-cache is ignored for TensorRT-RTX" in result.log
+    assert "[W] fusionlab: --timing-cache is ignored for TensorRT-RTX" in result.log
     assert not cache.exists()
 
 
 @needs_rtx
 def test_external_data_model(tmp_path):
     model = onnx.load(conv_relu(tmp_path / "m.onnx"))
-    onnx.save(model, str(tmp_path / "ext.onnx"), save_as_external_data=True, all_tensors_to_one_file=True, location="ext.data", size_threshold=0)
+    onnx.save(
+        model,
+        str(tmp_path / "ext.onnx"),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="ext.data",
+        size_threshold=0,
+    )
     os.remove(tmp_path / "m.onnx")
     result = build(tmp_path / "ext.onnx")
     assert kernel_with(result.layers_dump, "conv0", "relu0") is not None

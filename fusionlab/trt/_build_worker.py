@@ -4,7 +4,8 @@ Usage (internal)::
 
     python -m fusionlab.trt._build_worker '<request JSON>'
 
-The request is a JSON object: ``builder`` ("tensorrt-rtx" or "tensorrt"), ``model``
+The request is a JSON object: ``builder`` ("tensorrt-rtx" or "tensorrt"), ``module``
+(the Python module to import, by default ``tensorrt_rtx`` or ``tensorrt``), ``model``
 (path of the ONNX file), ``save_engine`` (path or null), ``timing_cache`` (path or
 null), ``shapes`` (``{input name: [dims]}``) and optionally ``parser_flags`` (names of
 ``OnnxParserFlag`` members to set, e.g. to reproduce a parser crash).
@@ -18,14 +19,16 @@ output, which it keeps for itself; anything else written to fd 1 (native TensorR
 prints, stray ``print``) is redirected to standard error. Message types:
 
 * ``{"type": "log", "severity": "V", "message": "..."}``: every builder/parser message
-  as it happens, so the parent keeps the log even if the process dies.
+  as it happens, so the parent keeps the log even if the process dies; the worker's
+  own notes add ``"origin": "fusionlab"``.
 * ``{"type": "progress", "phase": "...", "step": N, "steps": M}``: from an
   ``IProgressMonitor``; ``step`` counts the completed steps (0 at phase start).
 * ``{"type": "result", "version": "...", "engine_bytes": N, "parser_errors": [...],
   "build_seconds": S}``: the build succeeded.
 * ``{"type": "error", "kind": "...", "message": "...", "parser_errors": [...]}``: the
   build failed; ``kind`` is ``unavailable`` (module cannot be imported), ``input`` (bad
-  model or shapes), ``parser`` (ONNX parser rejection) or ``build`` (anything else).
+  model or shapes), ``parser`` (ONNX parser rejection), ``build`` (the builder returned
+  no engine) or ``internal`` (an unexpected exception; its traceback is on stderr).
 
 This module imports nothing from fusionlab so that it runs even when the package's
 other modules are broken or heavy; it needs only the standard library and TensorRT.
@@ -206,7 +209,7 @@ def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) ->
                     f"({'x'.join(map(str, wanted))}) but the model's input has "
                     f"{len(declared)} {tuple(declared)}",
                 )
-            for axis, (have, want) in enumerate(zip(declared, wanted)):
+            for axis, (have, want) in enumerate(zip(declared, wanted, strict=True)):
                 if have >= 0 and have != want:
                     raise WorkerFailure(
                         "input",
@@ -266,7 +269,10 @@ def _layer_information(trt, engine_bytes, channel: Channel) -> None:
         text = inspector.get_engine_information(trt.LayerInformationFormat.ONELINE)
     except Exception as exc:  # pragma: no cover - needs classic TensorRT and a GPU
         channel.send(
-            type="log", severity="W", message=f"fusionlab: engine inspector unavailable: {exc}"
+            type="log",
+            severity="W",
+            origin="fusionlab",
+            message=f"engine inspector unavailable: {exc}",
         )
         return
     if text and not text.startswith("Layers:"):
@@ -294,14 +300,14 @@ def _fault(stage: str) -> None:
 
 def run(request: dict, channel: Channel) -> None:
     builder_name = request["builder"]
-    module_name = MODULES[builder_name]
+    module_name = request.get("module") or MODULES[builder_name]
     display = DISPLAY[builder_name]
     try:
         import importlib
 
         trt = importlib.import_module(module_name)
     except Exception as exc:  # ImportError, or a broken install raising OSError
-        raise WorkerFailure("unavailable", f"{display} cannot be imported: {exc}") from exc
+        raise WorkerFailure("unavailable", f"{type(exc).__name__}: {exc}") from exc
 
     model = request["model"]
     model_name = os.path.basename(model)
@@ -320,8 +326,9 @@ def run(request: dict, channel: Channel) -> None:
         )
 
     config = builder.create_builder_config()
-    verbosity = trt.ProfilingVerbosity
-    config.profiling_verbosity = getattr(verbosity, "DETAILED", None) or verbosity.VERBOSE
+    verbosity = trt.ProfilingVerbosity  # DETAILED from 8.2; VERBOSE before
+    detailed = "DETAILED" if "DETAILED" in verbosity.__members__ else "VERBOSE"
+    config.profiling_verbosity = getattr(verbosity, detailed)
     _add_profile(trt, builder, network, config, request.get("shapes") or {})
 
     monitor = _make_progress_monitor(trt, channel)
@@ -337,7 +344,8 @@ def run(request: dict, channel: Channel) -> None:
             channel.send(
                 type="log",
                 severity="W",
-                message="fusionlab: --timing-cache is ignored for TensorRT-RTX",
+                origin="fusionlab",
+                message="--timing-cache is ignored for TensorRT-RTX",
             )
         else:
             blob = b""
@@ -392,11 +400,11 @@ def main(argv: list[str]) -> int:
             parser_errors=failure.parser_errors,
         )
         return 1
-    except Exception as exc:  # report, don't print a bare traceback to the parent
+    except Exception as exc:  # an unexpected error: report it; the traceback goes to stderr
         import traceback
 
         traceback.print_exc()
-        channel.send(type="error", kind="build", message=f"{type(exc).__name__}: {exc}")
+        channel.send(type="error", kind="internal", message=f"{type(exc).__name__}: {exc}")
         return 1
     return 0
 

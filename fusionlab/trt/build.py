@@ -9,6 +9,7 @@ The log keeps every message at every severity, one per line, in trtexec's layout
 without the timestamp: ``[V] [TRT] message``, with ``[V]`` VERBOSE, ``[I]`` INFO,
 ``[W]`` WARNING, ``[E]`` ERROR and ``[F]`` INTERNAL_ERROR. A multi-line message (the
 ``Layers:`` dump) is kept intact: its continuation lines carry no tag, as in trtexec.
+fusionlab's own notes read ``[W] fusionlab: message``.
 
 Example::
 
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fusionlab.errors import BuilderUnavailable, BuildError, InputError
+from fusionlab.errors import BuildError, BuilderUnavailable, InputError
 
 __all__ = [
     "BUILDERS",
@@ -52,7 +53,7 @@ BUILDERS: dict[str, tuple[str, str]] = {
 
 _INSTALL_HINTS = {
     "tensorrt-rtx": "pip install tensorrt-rtx (or fusionlab[rtx])",
-    "tensorrt": "pip install tensorrt (needs an NVIDIA GPU and driver)",
+    "tensorrt": "pip install tensorrt",
 }
 
 #: ``progress(phase, step, steps)``: ``step`` completed steps out of ``steps``; 0 at
@@ -98,7 +99,9 @@ def available_builders() -> list[str]:
     return [name for name, (module, _) in BUILDERS.items() if _module_found(module)]
 
 
-def parse_shapes(shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | None) -> dict[str, list[int]]:
+def parse_shapes(
+    shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | None,
+) -> dict[str, list[int]]:
     """Normalize input shapes to ``{name: [dims]}``.
 
     Accepts a mapping (``{"x": (1, 3, 224, 224)}``), strings ``"name:1x3x224x224"``
@@ -108,21 +111,22 @@ def parse_shapes(shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | Non
     Raises:
         InputError: a malformed entry, a non-positive dimension or a repeated name.
     """
+    out: dict[str, list[int]] = {}
     if shapes is None:
-        return {}
+        return out
     if isinstance(shapes, Mapping):
-        out = {}
         for name, dims in shapes.items():
             out[str(name)] = _checked_dims(str(name), dims, f"{name}: {dims!r}")
         return out
     if isinstance(shapes, str):
         shapes = [shapes]
-    out: dict[str, list[int]] = {}
     for item in shapes:
         for spec in str(item).replace(",", " ").split():
             name, sep, dims_text = spec.rpartition(":")
             if not sep or not name or not dims_text:
-                raise InputError(f"bad --shapes entry {spec!r}: expected NAME:DIMxDIM..., e.g. x:1x3x224x224")
+                raise InputError(
+                    f"bad --shapes entry {spec!r}: expected NAME:DIMxDIM..., e.g. x:1x3x224x224"
+                )
             try:
                 dims = [int(d) for d in dims_text.lower().split("x")]
             except ValueError:
@@ -193,6 +197,7 @@ def build(
 
     request = {
         "builder": builder,
+        "module": module,
         "model": str(path.absolute()),
         "save_engine": str(Path(save_engine).absolute()) if save_engine is not None else None,
         "timing_cache": str(Path(timing_cache).absolute()) if timing_cache is not None else None,
@@ -219,7 +224,9 @@ def _checked_dims(name: str, dims: list, spec: str) -> list[int]:
     except TypeError:
         out = []
     if not out or any(d < 1 for d in out):
-        raise InputError(f"bad --shapes entry {spec!r}: every dimension of {name} must be a positive integer")
+        raise InputError(
+            f"bad --shapes entry {spec!r}: every dimension of {name} must be a positive integer"
+        )
     return out
 
 
@@ -231,10 +238,15 @@ class _Log:
         self.errors: list[str] = []
         self.layers_dump: str | None = None
 
-    def add(self, severity: str, message: str) -> None:
-        self.lines.append(f"[{severity}] [TRT] {message}")
+    def add(self, severity: str, message: str, origin: str = "TRT") -> None:
+        line = (
+            f"[{severity}] [TRT] {message}"
+            if origin == "TRT"
+            else f"[{severity}] {origin}: {message}"
+        )
+        self.lines.append(line)
         if severity in ("E", "F"):
-            self.errors.append(f"[{severity}] [TRT] {message}")
+            self.errors.append(line)
         elif severity == "V" and message.startswith("Layers:"):
             self.layers_dump = message
 
@@ -251,7 +263,9 @@ class _Log:
         return "\n".join(lines)
 
 
-def _build_error(message: str, log: _Log, stderr: str = "", parser_errors: list[str] | None = None) -> BuildError:
+def _build_error(
+    message: str, log: _Log, stderr: str = "", parser_errors: list[str] | None = None
+) -> BuildError:
     error = BuildError(message)
     error.log = log.text()
     error.log_tail = log.tail(stderr)
@@ -343,11 +357,15 @@ def _run_worker(
                 try:
                     message = json.loads(line)
                 except json.JSONDecodeError:
-                    log.add("I", f"fusionlab: unexpected worker output: {line.rstrip()}")
+                    log.add("I", f"unexpected worker output: {line.rstrip()}", "fusionlab")
                     continue
                 kind = message.get("type")
                 if kind == "log":
-                    log.add(message.get("severity", "V"), message.get("message", ""))
+                    log.add(
+                        message.get("severity", "V"),
+                        message.get("message", ""),
+                        message.get("origin", "TRT"),
+                    )
                 elif kind == "progress":
                     if progress is not None:
                         progress(message["phase"], int(message["step"]), int(message["steps"]))
@@ -380,9 +398,11 @@ def _run_worker(
         kind, text = error.get("kind"), error.get("message", "")
         if kind == "unavailable":
             hint = _INSTALL_HINTS[request["builder"]]
-            raise BuilderUnavailable(f"{text} ({hint})")
+            raise BuilderUnavailable(f"{display} cannot be imported ({text}): {hint}")
         if kind == "input":
             raise InputError(text)
+        if kind == "internal":
+            text = f"{display} build of {model_name} failed: {text}"
         raise _build_error(text, log, stderr, error.get("parser_errors"))
     if result is None and proc.returncode is not None and proc.returncode < 0:
         raise _build_error(
