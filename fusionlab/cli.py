@@ -93,23 +93,125 @@ def analyze(
 
     report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
                          select=_split(select), ignore=_split(ignore))
-    if fmt is Format.json:
-        text = report.dumps() + "\n"
-        if output:
-            write_atomic(output, text)
-        else:
-            sys.stdout.write(text)
-    else:
-        if output:
-            console = Console(record=True, width=140, file=open(os.devnull, "w"))
-            render_text(report, console)
-            write_atomic(output, console.export_text())
-        else:
-            render_text(report, Console())
+    _emit(fmt, output, report.dumps() + "\n", lambda c: render_text(report, c))
     if fail_on is FailOn.missed and report.missed:
         raise typer.Exit(1)
     if fail_on is FailOn.lint and (report.lints or report.missed):
         raise typer.Exit(1)
+
+
+def _default_verify_target() -> Target:
+    from fusionlab.trt.build import available_builders
+
+    found = available_builders()
+    if "tensorrt" in found and "tensorrt-rtx" not in found:
+        return Target.tensorrt
+    return Target.tensorrt_rtx
+
+
+@app.command()
+def verify(
+    model: Optional[Path] = typer.Argument(None, help="ONNX model file (omit with --corpus)."),
+    target: Optional[Target] = typer.Option(None, help="Builder: tensorrt-rtx (default when installed) or tensorrt."),
+    precision: Precision = typer.Option(Precision.fp32, help="Builder precision the prediction assumes."),
+    sm: float = typer.Option(8.6, help="GPU compute capability the prediction assumes."),
+    layer_info: Optional[Path] = typer.Option(None, "--layer-info", help="trtexec --exportLayerInfo JSON (no build)."),
+    log: Optional[Path] = typer.Option(None, "--log", help="trtexec --verbose build log (no build)."),
+    profile: Optional[Path] = typer.Option(None, "--profile", help="trtexec --exportProfile JSON."),
+    timeout: float = typer.Option(600.0, help="Seconds before a live build is killed."),
+    save_log: Optional[Path] = typer.Option(None, "--save-log", help="Write the live build's full log here."),
+    save_engine: Optional[Path] = typer.Option(None, "--save-engine", help="Write the serialized engine here."),
+    timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="Classic TensorRT timing cache, reused across builds."),
+    shapes: Optional[list[str]] = typer.Option(None, "--shape", help="Input shape for dynamic inputs, name:1x3x224x224."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+) -> None:
+    """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
+    import json
+
+    from fusionlab.verify import calibrate, render_verification
+    from fusionlab.verify import verify as run_verify
+
+    tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
+    if corpus is not None:
+        if model is not None:
+            raise InputError("give either MODEL or --corpus, not both")
+        result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
+                           timeout=timeout, shapes=shapes)
+        _emit(fmt, output, json.dumps(_corpus_json(result), indent=2) + "\n", lambda c: _render_corpus(result, c))
+        return
+    if model is None:
+        raise InputError("verify needs MODEL (or --corpus DIR)")
+    progress = None
+    bar = None
+    if not (layer_info or log) and fmt is Format.text and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True, console=Console(stderr=True))
+        task = bar.add_task("building", total=None)
+
+        def progress(phase: str, step: int, steps: int) -> None:
+            bar.update(task, description=phase[:60], completed=step, total=steps or None)
+
+        bar.start()
+    try:
+        v = run_verify(model, target=tgt, precision=precision.value, sm=sm, layer_info=layer_info, log=log,
+                       profile=profile, timeout=timeout, save_log=save_log, save_engine=save_engine,
+                       timing_cache=timing_cache, shapes=shapes, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
+
+
+def _corpus_json(result: dict) -> dict:
+    from dataclasses import asdict
+
+    return {"models": result["models"], "rules": [asdict(t) for t in result["rules"]],
+            "unpredicted": result["unpredicted"]}
+
+
+def _render_corpus(result: dict, console) -> None:
+    from rich.table import Table
+
+    table = Table(title="Per model", title_justify="left")
+    for col in ("model", "F1", "precision", "recall", "edges"):
+        table.add_column(col, overflow="fold")
+    for path, s in result["models"].items():
+        if "error" in s:
+            table.add_row(path, "error", s["error"], "", "")
+        else:
+            table.add_row(path, f"{s['f1']:.3f}", f"{s['precision']:.3f}", f"{s['recall']:.3f}", str(s["edges"]))
+    console.print(table)
+    table = Table(title="Per rule", title_justify="left")
+    for col in ("rule", "predicted", "confirmed", "not observed", "unverifiable"):
+        table.add_column(col)
+    for t in result["rules"]:
+        table.add_row(t.code, str(t.predicted), str(t.confirmed), str(t.not_observed), str(t.unverifiable))
+    console.print(table)
+    table = Table(title="Builder fusions no rule predicted (by op types)", title_justify="left")
+    table.add_column("ops", overflow="fold")
+    table.add_column("count")
+    for sig, n in result["unpredicted"].items():
+        table.add_row(sig, str(n))
+    console.print(table)
+
+
+def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
+    if fmt is Format.json:
+        if output:
+            write_atomic(output, json_text)
+        else:
+            sys.stdout.write(json_text)
+        return
+    if output:
+        console = Console(record=True, width=140, file=open(os.devnull, "w"))
+        render(console)
+        write_atomic(output, console.export_text())
+    else:
+        render(Console())
 
 
 @app.command("rules")

@@ -320,7 +320,8 @@ def export_gpt2_tiny(out: Path) -> Path:
 
     torch.manual_seed(SEED)
     config = GPT2Config(vocab_size=VOCAB, n_positions=128, n_embd=128, n_layer=2,
-                        n_head=2, use_cache=False, attn_implementation="eager")
+                        n_head=2, bos_token_id=VOCAB - 1, eos_token_id=VOCAB - 1,
+                        use_cache=False, attn_implementation="eager")
     gpt2 = _with_tuple_forward(GPT2LMHeadModel, ("logits",))(config)
     perturb_weights(gpt2).eval()
     path = out / "gpt2_tiny.onnx"

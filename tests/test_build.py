@@ -2,8 +2,8 @@
 
 The live tests build tiny ONNX graphs with TensorRT-RTX on the CPU (each build takes
 0.3-0.5 s, worker start-up included; a parser rejection 0.15 s) and are skipped when
-``tensorrt_rtx`` is not installed. The timeout, crash and bad-path tests do not depend on TensorRT's bugs:
-the crash is simulated by the worker's ``_FUSIONLAB_BUILD_WORKER_FAULT`` hook.
+``tensorrt_rtx`` is not installed. The timeout, crash and bad-path tests do not depend
+on TensorRT's bugs: the worker's ``_FUSIONLAB_BUILD_WORKER_FAULT`` hook simulates them.
 """
 
 from __future__ import annotations
@@ -312,6 +312,7 @@ def test_conv_relu_fuses(tmp_path):
     # The log keeps every severity, one message per line, the dump intact.
     assert "[V] [TRT] Layers:\nName: " in result.log
     lines = result.log.splitlines()
+    assert lines[0] == f"[I] fusionlab: TensorRT-RTX version: {result.version}"
     assert "[I] [TRT] Input filename:   " + str(tmp_path / "m.onnx") in lines
     assert "[V] [TRT] Parsing node: conv0 [Conv]" in lines
     assert result.layers_dump in result.log

@@ -309,6 +309,13 @@ def run(request: dict, channel: Channel) -> None:
     except Exception as exc:  # ImportError, or a broken install raising OSError
         raise WorkerFailure("unavailable", f"{type(exc).__name__}: {exc}") from exc
 
+    # First log line, in the words trtexec uses, so log parsers learn the version.
+    channel.send(
+        type="log",
+        severity="I",
+        origin="fusionlab",
+        message=f"{display} version: {trt.__version__}",
+    )
     model = request["model"]
     model_name = os.path.basename(model)
     logger = _make_logger(trt, channel)

@@ -9,7 +9,9 @@ The log keeps every message at every severity, one per line, in trtexec's layout
 without the timestamp: ``[V] [TRT] message``, with ``[V]`` VERBOSE, ``[I]`` INFO,
 ``[W]`` WARNING, ``[E]`` ERROR and ``[F]`` INTERNAL_ERROR. A multi-line message (the
 ``Layers:`` dump) is kept intact: its continuation lines carry no tag, as in trtexec.
-fusionlab's own notes read ``[W] fusionlab: message``.
+fusionlab's own notes read ``[W] fusionlab: message``; the first line states the version
+as trtexec does (``[I] fusionlab: TensorRT-RTX version: 1.7.1.116``), so
+:func:`fusionlab.trt.artifacts.parse_log_text` reads the log as it reads trtexec's.
 
 Example::
 
