@@ -88,7 +88,7 @@ def analyze(
     fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when such diagnostics exist."),
 ) -> None:
     """Predict the engine layers TensorRT builds from MODEL and explain every missed fusion."""
-    from fusionlab.analyze import analyze as run_analyze
+    from fusionlab.analysis import analyze as run_analyze
     from fusionlab.report import render_text
 
     report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
@@ -131,8 +131,8 @@ def verify(
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
     import json
 
-    from fusionlab.verify import calibrate, render_verification
-    from fusionlab.verify import verify as run_verify
+    from fusionlab.verification import calibrate, render_verification
+    from fusionlab.verification import verify as run_verify
 
     tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
     if corpus is not None:

@@ -67,3 +67,57 @@ def single_output_consumer(m: Match, name: str) -> list[str]:
     layer = m.layer(name)
     outs = m.state.layer_outputs(layer)
     return [c for t in outs for c in m.state.graph.consumers.get(t, ()) if not m.state.is_absorbed(c)]
+
+
+# --- shuffles, reduce axes, network I/O (TRT120-TRT130) ---------------------------------
+
+#: Shuffle ops that reshape (no permutation); a Transpose is the only pure permutation.
+RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def transpose_perm(graph, node) -> tuple[int, ...] | None:
+    """The ``perm`` of a Transpose node; without the attribute, the reversed dims (needs
+    the input's rank). None when the rank is unknown."""
+    perm = node.attr("perm")
+    if perm is not None:
+        return tuple(int(p) for p in perm)
+    shape = graph.shape(node.inputs[0])
+    return None if shape is None else tuple(reversed(range(len(shape))))
+
+
+def compose_perms(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]:
+    """The one ``perm`` equal to Transpose(first) then Transpose(second)."""
+    return tuple(first[i] for i in second)
+
+
+def is_identity_perm(perm: tuple[int, ...]) -> bool:
+    return all(i == p for i, p in enumerate(perm))
+
+
+def static_equal_shapes(graph, a: str, b: str) -> bool:
+    """True when tensors ``a`` and ``b`` have the same known shape (symbolic dims count
+    as equal only under the same name)."""
+    sa, sb = graph.shape(a), graph.shape(b)
+    return sa is not None and sb is not None and None not in sa and tuple(sa) == tuple(sb)
+
+
+def reduce_axes(state, node, rank: int) -> tuple[int, ...] | None:
+    """Sorted non-negative axes a Reduce* node reduces (attribute ``axes``, or the
+    constant second input from opset 18 / ReduceSum 13); every axis when none are given
+    (``()`` with ``noop_with_empty_axes=1``). None when the axes are computed at runtime."""
+    axes = node.attr("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1]:
+        value = state.const_value(node.inputs[1])
+        if value is None:
+            return None
+        axes = [int(a) for a in np.asarray(value).reshape(-1)]
+    if not axes:
+        return () if node.attr("noop_with_empty_axes", 0) else tuple(range(rank))
+    return tuple(sorted(int(a) % rank for a in axes))
+
+
+def network_io(graph, inputs: list[str], outputs: list[str]) -> list[str]:
+    """Which of ``inputs`` are network inputs and ``outputs`` network outputs, as text
+    ("network input x", "network output y")."""
+    found = [f"network input {t}" for t in inputs if t in graph.inputs]
+    return found + [f"network output {t}" for t in outputs if t in graph.outputs]

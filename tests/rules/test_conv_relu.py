@@ -1,6 +1,6 @@
 """TRT101 conv-relu: fires on Conv -> Relu; missed when the Conv output has 2 readers."""
 
-from fusionlab.analyze import analyze
+from fusionlab.analysis import analyze
 from fusionlab.testing import GraphBuilder, diagnostics
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from fusionlab.analyze import analyze
+from fusionlab.analysis import analyze
 from fusionlab.compare import Comparison, compare
 from fusionlab.errors import ArtifactError, InputError
 from fusionlab.graph import load_graph
