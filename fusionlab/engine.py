@@ -14,7 +14,10 @@ way TensorRT's builder runs its fusion passes:
 4. A match whose checks all hold is applied unless an earlier match of the same round
    already changed one of its layers; a match whose check fails is a *missed* fusion.
 5. The round repeats until nothing changes; then the next phase starts.
-6. A skipped match (the *loser* of an overlap) that never applies and whose nodes did
+6. Rounds after the first only anchor on layers downstream (within the largest
+   pattern's depth) of what the previous round changed: a match walks backwards from
+   its anchor, so nothing else can match differently. This keeps the cost linear.
+7. A skipped match (the *loser* of an overlap) that never applies and whose nodes did
    not end in one layer is reported as missed with check ``no-overlap``, naming the
    winning rule.
 """
@@ -35,6 +38,8 @@ from fusionlab.graph import Graph
 from fusionlab.rule import PRECISIONS, TARGETS, Context, Match, Rule
 
 MAX_ROUNDS = 64
+#: Rounds after the first revisit layers this many hops downstream of a change, at least.
+MIN_DEPTH = 8
 
 
 @dataclass(eq=False)
@@ -69,6 +74,10 @@ class LayerState:
         self.alias: dict[str, str] = {}  # erased output -> the tensor it becomes
         self.folded: set[str] = set()  # tensors made constant by folding
         self.folded_values: dict[str, np.ndarray] = {}  # values a fold rule computed
+        #: when set, anchors are restricted to these layers (ids): the rounds after the
+        #: first only revisit layers downstream of what the previous round changed.
+        self.candidates: set[int] | None = None
+        self.changed: list[list[str]] = []  # node lists of layers changed this round
         for name, node in graph.nodes.items():
             layer = Layer([name], node.op_type, name, node.index)
             self.layer_of[name] = layer
@@ -117,8 +126,31 @@ class LayerState:
     # ------------------------------------------------------------- queries
     def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
         """Live layers of these kinds, in topological order of their first node."""
-        found = [layer for k in kinds for layer in self.by_kind.get(k, {}).values()]
+        cand = self.candidates
+        found = [layer for k in kinds for lid, layer in self.by_kind.get(k, {}).items()
+                 if cand is None or lid in cand]
         return sorted(found, key=lambda layer: layer.index)
+
+    def downstream(self, nodes: Iterable[str], depth: int) -> set[int]:
+        """Ids of the layers holding ``nodes`` or reading from them within ``depth`` hops."""
+        frontier = set(nodes)
+        seen_nodes = set(frontier)
+        for _ in range(depth):
+            nxt = set()
+            for n in frontier:
+                for t in self.graph.nodes[n].outputs:
+                    for c in self.graph.consumers.get(t, ()):
+                        if c not in seen_nodes:
+                            nxt.add(c)
+            # a whole layer is one hop: its members' readers are the next hop
+            grown = set()
+            for c in nxt:
+                grown.update(self.layer_of[c].nodes if c not in self.absorbed else (c,))
+            frontier = grown - seen_nodes
+            seen_nodes |= grown
+            if not frontier:
+                break
+        return {id(self.layer_of[n]) for n in seen_nodes if n not in self.absorbed}
 
     def layer_outputs(self, layer: Layer) -> list[str]:
         """Tensors produced by the layer's nodes that are read outside it or are graph outputs."""
@@ -160,11 +192,13 @@ class LayerState:
         for n in names:
             self.layer_of[n] = merged
         self.by_kind.setdefault(kind, {})[id(merged)] = merged
+        self.changed.append(names)
         return merged
 
     def absorb(self, layer: Layer, rule: Rule, becomes: str | None) -> None:
         """Remove ``layer``: its output aliases ``becomes`` (erase) or is constant (fold)."""
         self._drop(layer)
+        self.changed.append(list(layer.nodes))
         for n in layer.nodes:
             self.absorbed[n] = rule.code
         outputs = [t for n in layer.nodes for t in self.graph.nodes[n].outputs if t]
@@ -244,7 +278,10 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) 
                     diags[(rule.code, m.key, slug)] = Diagnostic(
                         rule.code, rule.name, "lint", m.nodes, slug, reason, rule.cost)
     rules = [r for r in rules if r.kind != "lint"]
+    depth = max([p.size() for r in rules for p in r.patterns()] + [MIN_DEPTH])
+    state.candidates = None
     for _ in range(MAX_ROUNDS):
+        state.changed = []
         matches = [m for rule in rules for m in rule.find(state)]
         matches.sort(key=lambda m: (-len(m.order), -len(m.nodes), m.anchor.index, m.rule.code))
         touched: dict[int, Rule] = {}
@@ -275,6 +312,8 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) 
                 rule.code, rule.name, status, nodes, None, rule.describe(m), rule.cost)
         if not changed:
             break
+        state.candidates = state.downstream([n for names in state.changed for n in names], depth)
+    state.candidates = None
     for key, (m, winner) in losers.items():
         if key in applied:
             continue

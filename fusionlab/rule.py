@@ -170,14 +170,18 @@ class Rule:
     @classmethod
     def checks(cls) -> list[tuple[str, tuple[str, ...], Callable]]:
         """The named checks, in the order written: ``(slug, targets, function)``."""
-        found = []
+        cached = cls.__dict__.get("_checks_cache")
+        if cached is not None:
+            return cached
+        found: dict[str, Callable] = {}
         for klass in reversed(cls.__mro__):
             for attr, fn in vars(klass).items():
                 if callable(fn) and hasattr(fn, "_check_slug"):
-                    found = [c for c in found if c[2].__name__ != attr]
-                    found.append((fn._check_slug, fn._check_targets, fn))
-        order = {fn.__name__: inspect.getsourcelines(fn)[1] for _, _, fn in found}
-        return sorted(found, key=lambda c: order[c[2].__name__])
+                    found[attr] = fn
+        ordered = sorted(found.values(), key=lambda fn: (fn.__module__ != cls.__module__, fn.__code__.co_firstlineno))
+        result = [(fn._check_slug, fn._check_targets, fn) for fn in ordered]
+        cls._checks_cache = result
+        return result
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:

@@ -192,6 +192,11 @@ class BuildLog:
         skipped_lines: lines inside a layer section, or fusion lines, that could not be
             parsed (skipped, never fatal). Other log chatter is ignored, not counted.
         warnings: one-line notes for the user (unknown version, name-only mapping).
+
+    ``fusions`` and ``layer_counts`` describe the build TensorRT kept: TensorRT 10 may
+    build the graph once per backend strategy (``Building graph using backend strategy
+    N``) and drop the slower builds (``Skip backend strategy N since its estimated
+    inference time ...``); the lines of dropped builds are left out.
     """
 
     source: str
@@ -544,6 +549,8 @@ _PREFIX = re.compile(
     r"^(?:\[(?:\d{1,2}/\d{1,2}/\d{4}-\d{1,2}:\d{2}:\d{2}(?:\.\d+)?|[VIWEF]|TRT|TRT-RTX|TensorRT"
     r"|TensorRT-RTX|VERBOSE|INFO|WARNING|ERROR|INTERNAL_ERROR)\] ?)+"
 )
+_STRATEGY = re.compile(r"^Building graph using backend strategy (?P<n>\d+)")
+_SKIPPED_STRATEGY = re.compile(r"^Skip backend strategy (?P<n>\d+)")
 _LAYER_COUNT = re.compile(r"^(?P<stage>Original|After [^:]+): (?P<count>\d+) layers?$")
 _FOREIGN_METADATA = re.compile(r"^ForeignNode (?P<name>\{ForeignNode\[.*\]\}) metadata: ?(?P<meta>.*)$")
 
@@ -588,6 +595,17 @@ _POLY_IO = re.compile(r"^\{(?P<ins>.*)\}\s*->\s*\{(?P<outs>.*)\}$")
 _POLY_TENSOR = re.compile(r"\s*(?P<name>.+?) \[dtype=[^\]]*\](?:,|$)")
 
 
+@dataclass
+class _Build:
+    """The graph-optimization lines of one build of the network (one backend strategy)."""
+
+    strategy: int | None = None
+    dropped: bool = False
+    layer_counts: dict[str, int] = field(default_factory=dict)
+    fusions: list[FusionEvent] = field(default_factory=list)
+    foreign_metadata: dict[str, str] = field(default_factory=dict)
+
+
 class _Unparsed(Exception):
     """A line inside a layer section did not have the expected shape."""
 
@@ -599,7 +617,7 @@ def _split_prefix(line: str) -> tuple[bool, str]:
 
 
 class _LogScan:
-    """One pass over a log: a small state machine over its sections."""
+    """Reads a log line by line: a small state machine over its sections."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -610,12 +628,10 @@ class _LogScan:
         self.poly_layers: list[ObservedLayer] = []
         self.poly_network_layers = 0
         self.poly_pending: list[str] = []
-        self.fusions: list[FusionEvent] = []
-        self.layer_counts: dict[str, int] = {}
-        self.foreign_metadata: dict[str, str] = {}
+        self.builds = [_Build()]  # lines before any "Building graph using backend strategy"
         self.version: str | None = None
         self.rtx_mentioned = False
-        self.current_pass: str | None = None
+        self.running_pass: str | None = None
         self.skipped = 0
 
     # -- line dispatch
@@ -634,8 +650,8 @@ class _LogScan:
         elif stripped == "Engine Layer Information:":
             self.section = "eli"
             self.elis.append([])
-        elif _POLY_TITLE.match(stripped):
-            self.poly_kind = _POLY_TITLE.match(stripped)["kind"]
+        elif title := _POLY_TITLE.match(stripped):
+            self.poly_kind = title["kind"]
         elif self.poly_kind and _POLY_SECTION.match(stripped):
             self.section = "poly"
         else:
@@ -663,21 +679,27 @@ class _LogScan:
         """A line outside layer sections: version, layer counts, fusion passes."""
         if self.version is None:
             self._version(message)
-        count = _LAYER_COUNT.match(message)
-        if count:
-            self.layer_counts[count["stage"]] = int(count["count"])
+        build = self.builds[-1]
+        if m := _LAYER_COUNT.match(message):
+            build.layer_counts[m["stage"]] = int(m["count"])
             return
-        foreign = _FOREIGN_METADATA.match(message)
-        if foreign:
-            self.foreign_metadata[foreign["name"]] = foreign["meta"]
+        if m := _FOREIGN_METADATA.match(message):
+            build.foreign_metadata[m["name"]] = m["meta"]
+            return
+        if m := _STRATEGY.match(message):
+            self.builds.append(_Build(int(m["n"])))
+            return
+        if m := _SKIPPED_STRATEGY.match(message):
+            for build in self.builds:
+                build.dropped |= build.strategy == int(m["n"])
             return
         event = self._fusion(message, number)
         if event:
-            self.fusions.append(event)
+            build.fusions.append(event)
             if event.kind == "run":
-                self.current_pass = event.pass_name
+                self.running_pass = event.pass_name
             return
-        self.current_pass = None
+        self.running_pass = None
         if "Fusing " in message or ": fusing " in message:
             self.skipped += 1
 
@@ -686,7 +708,7 @@ class _LogScan:
             layers = (m["layer"],) if m["layer"] else ()
             return FusionEvent("run", m["pass"], layers, line=number)
         if m := _REMOVING.match(message):
-            return FusionEvent("remove", self.current_pass, (m["layer"],), line=number)
+            return FusionEvent("remove", self.running_pass, (m["layer"],), line=number)
         if m := _FUSING_WITH.match(message):
             return FusionEvent("fuse", m["pass"], (m["a"], m["b"]), line=number)
         if m := _FUSING_INTO.match(message):
@@ -732,13 +754,9 @@ class _LogScan:
         if self.poly_kind == "Network":
             self.poly_network_layers += 1
             return
-        io_lines, tactic = [], None
-        for i, line in enumerate(lines[1:], 1):
-            if line.startswith("---- Attributes ----"):
-                tactic = next((x[len("Tactic =") :].strip() for x in lines[i:] if x.startswith("Tactic =")), None)
-                break
-            io_lines.append(line)
-        io = _POLY_IO.match(" ".join(io_lines))
+        attributes = next((i for i, x in enumerate(lines) if x.startswith("---- Attributes")), len(lines))
+        io = _POLY_IO.match(" ".join(lines[1:attributes]))
+        tactic = next((x.partition("=")[2].strip() for x in lines[attributes:] if x.startswith("Tactic =")), None)
         inputs = _poly_tensors(io["ins"]) if io else ()
         outputs = _poly_tensors(io["outs"]) if io else ()
         self.poly_layers.append(
@@ -750,13 +768,18 @@ class _LogScan:
     def result(self, version: str | None) -> BuildLog:
         if self.section == "poly":
             self._poly_flush()
+        builds = self._kept_builds()
+        counts = {stage: n for build in builds for stage, n in build.layer_counts.items()}
+        fusions = [event for build in builds for event in build.fusions]
+        foreign = {name: meta for build in builds for name, meta in build.foreign_metadata.items()}
         warnings = []
         dumps = [d for d in self.dumps if d]
         elis = [e for e in self.elis if e]
         if dumps:
             layers, layers_from = dumps[-1], "Layers:"
         elif elis:
-            layers, layers_from = [self._with_foreign_metadata(x) for x in elis[-1]], "Engine Layer Information:"
+            layers = [_with_foreign_metadata(x, foreign) for x in elis[-1]]
+            layers_from = "Engine Layer Information:"
             by_name = sum(x.mapping == "name-join" for x in layers)
             if by_name:
                 warnings.append(
@@ -783,19 +806,26 @@ class _LogScan:
             source=self.source,
             layers=layers,
             layers_from=layers_from,
-            fusions=self.fusions,
-            layer_counts=self.layer_counts,
+            fusions=fusions,
+            layer_counts=counts,
             version=stated,
             skipped_lines=self.skipped,
             warnings=([version_warning] if version_warning else []) + warnings,
         )
 
-    def _with_foreign_metadata(self, layer: ObservedLayer) -> ObservedLayer:
-        """Map a Myelin ``{ForeignNode[...]}`` layer by its logged metadata, when non-empty."""
-        nodes = parse_metadata(self.foreign_metadata.get(layer.name, ""))
-        if not nodes:
-            return layer
-        return ObservedLayer(layer.name, layer.type, nodes, "metadata", layer.tactic, layer.inputs, layer.outputs)
+    def _kept_builds(self) -> list[_Build]:
+        """The lines before any strategy, and the last build TensorRT did not drop."""
+        common, *strategies = self.builds
+        kept = next((b for b in reversed(strategies) if not b.dropped), strategies[-1] if strategies else None)
+        return [common, kept] if kept else [common]
+
+
+def _with_foreign_metadata(layer: ObservedLayer, foreign_metadata: dict[str, str]) -> ObservedLayer:
+    """Map a Myelin ``{ForeignNode[...]}`` layer by its logged metadata, when non-empty."""
+    nodes = parse_metadata(foreign_metadata.get(layer.name, ""))
+    if not nodes:
+        return layer
+    return ObservedLayer(layer.name, layer.type, nodes, "metadata", layer.tactic, layer.inputs, layer.outputs)
 
 
 def _eli_layer(line: str) -> ObservedLayer:
@@ -955,7 +985,7 @@ def _load_json(path: str, text: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise ArtifactError(f"{path}: JSON ends early at line {exc.lineno}: the file is truncated") from None
         raise ArtifactError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
@@ -1007,7 +1037,7 @@ def _layer_from_record(path: str, index: int, record: object) -> ObservedLayer:
     if isinstance(record, str):
         return _observed(record, None)
     if not isinstance(record, dict) or not isinstance(record.get("Name"), str):
-        raise ArtifactError(f"{path}: layer {index} has no \"Name\": found {_describe_json(record)}")
+        raise ArtifactError(f'{path}: layer {index} has no "Name": found {_describe_json(record)}')
     metadata = record.get("Metadata")
     return _observed(
         record["Name"],
@@ -1028,7 +1058,7 @@ def _record_tensors(tensors: object) -> tuple[str, ...]:
 def _number(path: str, index: int, record: dict, key: str, kind: type = float):
     value = record.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ArtifactError(f"{path}: profile record {index} has no number \"{key}\" (found {value!r})")
+        raise ArtifactError(f'{path}: profile record {index} has no number "{key}" (found {value!r})')
     return kind(value)
 
 

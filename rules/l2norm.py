@@ -1,0 +1,40 @@
+"""TRT205 l2norm."""
+
+from fusionlab.pattern import Op, Var, op
+from fusionlab.rule import Rule, check, single_consumer
+
+from rules.sum_of_squares import is_square_structure, same_input_reason, square_of
+
+
+class L2Norm(Rule):
+    """A sum of squares followed by Sqrt fuses into one L2Norm reduction layer.
+
+    What it fuses: a SumSquares layer (TRT204) -> Sqrt, or directly Mul(x, x) / Pow(x, 2)
+    -> ReduceSum -> Sqrt, any axes and ``keepdims``.
+    Why it matters: one reduction kernel instead of up to three passes over the tensor.
+    Conditions: `same-input` -- a Mul square multiplies a tensor by itself;
+    `single-consumer` -- neither the square nor the sum is read outside the pattern.
+    TensorRT-RTX measured L2Norm as one kgen kernel (TENSORRT-RTX.md): same grouping.
+    Source: TensorRT Developer Guide, "Supported Reduction Operation Fusions": L2Norm.
+    """
+
+    code = "TRT205"
+    name = "l2norm"
+    phase = 20
+    pattern = (
+        op.Sqrt(op.ReduceSum(square_of(Var("a")), name="sum"), name="sqrt"),
+        op.Sqrt(Op("SumSquares", name="sum", free=True), name="sqrt"),
+    )
+    result_kind = "L2Norm"
+    cost = 1
+
+    def accept(self, b, state):
+        return "sq" not in b.layers or is_square_structure(b, state)
+
+    @check("same-input")
+    def same_input(self, m, ctx):
+        return same_input_reason(m) if "sq" in m.layers else None
+
+    @check("single-consumer")
+    def single(self, m, ctx):
+        return single_consumer(m, ctx)
