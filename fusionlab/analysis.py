@@ -39,13 +39,15 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
         name = layer.namer.layer_name(layer.nodes, layer.kind) if layer.namer else layer.nodes[0]
         names.update({n: name for n in layer.nodes})
         layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules)))
-    diags = [
-        Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
-                   names.get(d.nodes[0]) if d.nodes else None)
-        for d in result.diagnostics
+    pairs = [
+        (Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
+                    names.get(d.nodes[0]) if d.nodes else None), m)
+        for d, m in result.matches
     ]
     order = {n: node.index for n, node in graph.nodes.items()}
-    diags.sort(key=lambda d: (order.get(d.nodes[0], 0) if d.nodes else 0, d.code))
+    pairs.sort(key=lambda p: (order.get(p[0].nodes[0], 0) if p[0].nodes else 0, p[0].code))
+    kept = {id(d) for d in select_diagnostics([d for d, _ in pairs], select, ignore)}
+    pairs = [(d, m) for d, m in pairs if id(d) in kept]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
     return Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
-                  select_diagnostics(diags, select, ignore), list(graph.notes))
+                  [d for d, _ in pairs], list(graph.notes), matches=pairs)

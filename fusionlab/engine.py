@@ -242,6 +242,8 @@ class EngineResult:
     layers: list[Layer]
     absorbed: dict[str, str]
     diagnostics: list[Diagnostic]
+    #: each diagnostic with the match it came from (for rewrites), same order.
+    matches: list[tuple[Diagnostic, Match]] = field(default_factory=list)
 
 
 def run(graph: Graph, *, target: str = "tensorrt", precision: str = "fp32", sm: float = 8.6,
@@ -259,12 +261,14 @@ def run(graph: Graph, *, target: str = "tensorrt", precision: str = "fp32", sm: 
     ctx = Context(target, precision, sm, graph, state)
     active = [r() for r in (rules if rules is not None else discover_rules()) if target in r.targets]
     diags: dict[tuple, Diagnostic] = {}
+    found: dict[tuple, Match] = {}
     for phase in sorted({r.phase for r in active}):
-        _run_phase([r for r in active if r.phase == phase], state, ctx, diags)
-    return EngineResult(state.live_layers(), dict(state.absorbed), list(diags.values()))
+        _run_phase([r for r in active if r.phase == phase], state, ctx, diags, found)
+    return EngineResult(state.live_layers(), dict(state.absorbed), list(diags.values()),
+                        [(d, found[k]) for k, d in diags.items()])
 
 
-def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) -> None:
+def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict, found: dict) -> None:
     losers: dict[tuple, tuple[Match, Rule]] = {}
     applied: set[tuple] = set()
     lints = [r for r in rules if r.kind == "lint"]
@@ -275,6 +279,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) 
                     continue
                 reason = fn(rule, m, ctx)
                 if reason:
+                    found[(rule.code, m.key, slug)] = m
                     diags[(rule.code, m.key, slug)] = Diagnostic(
                         rule.code, rule.name, "lint", m.nodes, slug, reason, rule.cost)
     rules = [r for r in rules if r.kind != "lint"]
@@ -294,6 +299,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) 
             failure = _first_failure(rule, m, ctx)
             if failure is not None:
                 slug, reason = failure
+                found[(rule.code, m.key, slug)] = m
                 diags[(rule.code, m.key, slug)] = Diagnostic(
                     rule.code, rule.name, "missed", m.nodes, slug, reason, rule.cost)
                 continue
@@ -308,6 +314,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) 
             for layer in m.order:
                 touched[id(layer)] = rule
             status = "absorbed" if rule.kind in ("erase", "fold") else "predicted"
+            found[(rule.code, frozenset(nodes), None)] = m
             diags[(rule.code, frozenset(nodes), None)] = Diagnostic(
                 rule.code, rule.name, status, nodes, None, rule.describe(m), rule.cost)
         if not changed:
@@ -324,6 +331,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict) 
         taken = [n for n in m.nodes if state.layer_of[n].rules and winner.code in state.layer_of[n].rules]
         reason = (f"{', '.join(taken) or ', '.join(m.nodes)} already fused by {winner.code} {winner.name}, "
                   f"which matched first (larger pattern or earlier node); the fusion needs them free")
+        found[(rule.code, m.key, "no-overlap")] = m
         diags[(rule.code, m.key, "no-overlap")] = Diagnostic(
             rule.code, rule.name, "missed", m.nodes, "no-overlap", reason, rule.cost)
 

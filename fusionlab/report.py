@@ -60,6 +60,8 @@ class Report:
     absorbed: list[str]
     diagnostics: list[Diagnostic]
     notes: list[str] = field(default_factory=list)
+    #: each diagnostic with the engine's match behind it (for rewrites; not in JSON).
+    matches: list = field(default_factory=list, repr=False)
 
     def by_status(self, status: str) -> list[Diagnostic]:
         """Diagnostics of one status; missed fusions most costly first."""

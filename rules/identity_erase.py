@@ -57,7 +57,7 @@ class IdentityErase(Rule):
     @check("not-network-io")
     def not_network_io(self, m, ctx):
         node = m.node("node")
-        x, out = m.tensor("x"), node.outputs[0]
+        x, out = ctx.state.resolve(m.tensor("x")), node.outputs[0]
         touched = network_io(ctx.graph, [x], [out])
         if len(touched) < 2:
             return None

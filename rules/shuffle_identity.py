@@ -41,7 +41,7 @@ class ShuffleIdentity(Rule):
     @check("not-network-io")
     def not_network_io(self, m, ctx):
         node = m.node("shuffle")
-        touched = network_io(ctx.graph, [m.tensor("x")], [node.outputs[0]])
+        touched = network_io(ctx.graph, [ctx.state.resolve(m.tensor("x"))], [node.outputs[0]])
         if not touched:
             return None
         return (f"{node.name} is an identity {node.op_type} on {' and '.join(touched)}; TensorRT "
@@ -50,7 +50,7 @@ class ShuffleIdentity(Rule):
     @check("input-single-consumer")
     def input_single(self, m, ctx):
         node = m.node("shuffle")
-        x = m.tensor("x")
+        x = ctx.state.resolve(m.tensor("x"))
         readers = live_readers(ctx.state, x)
         if len(readers) <= 1:
             return None

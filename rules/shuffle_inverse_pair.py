@@ -52,7 +52,7 @@ class ShuffleInversePair(Rule):
 
     @check("not-network-io")
     def not_network_io(self, m, ctx):
-        touched = network_io(ctx.graph, [m.tensor("x")], [m.node("second").outputs[0]])
+        touched = network_io(ctx.graph, [ctx.state.resolve(m.tensor("x"))], [m.node("second").outputs[0]])
         if not touched:
             return None
         return (f"the pair {', '.join(m.nodes)} touches {' and '.join(touched)}; TensorRT erases "

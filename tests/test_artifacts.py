@@ -955,6 +955,17 @@ def test_wrong_shapes(tmp_path):
         parse_layer_info(bad_layer)
 
 
+@pytest.mark.parametrize(
+    ("parser", "text"), [(parse_layer_info, '{"Layers": [], "Bindings": []}'), (parse_profile, '[{"count": 0}]')]
+)
+def test_no_layers(tmp_path, parser, text):
+    path = tmp_path / "none.json"
+    path.write_text(text)
+    with pytest.raises(ArtifactError) as error:
+        parser(path)
+    assert error.value.message == f"{path}: lists no layers"
+
+
 def test_log_text_and_paths_are_told_apart(tmp_path):
     with pytest.raises(ArtifactError, match="no such file"):
         parse_log("build.log")  # a str without a newline is a path

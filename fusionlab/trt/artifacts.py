@@ -334,7 +334,8 @@ def parse_layer_info(source: str | os.PathLike[str]) -> LayerInfo:
 
     Raises:
         ArtifactError: missing, empty or unreadable file; invalid or truncated JSON; JSON
-            of another shape (a profile, a timing file...); a text without layers.
+            of another shape (a profile, a timing file...) or with no layers; a text
+            without layers.
     """
     path = str(source)
     text = _read_text(source)
@@ -351,6 +352,8 @@ def parse_layer_info(source: str | os.PathLike[str]) -> LayerInfo:
             f"{path}: expected trtexec --exportLayerInfo JSON "
             '({"Layers": [...], "Bindings": [...]}), found ' + _describe_json(data)
         )
+    if not records:
+        raise ArtifactError(f"{path}: lists no layers")
     layers = [_layer_from_record(path, i, record) for i, record in enumerate(records)]
     names_only = all(isinstance(r, str) or set(r) <= {"Name"} for r in records)
     return LayerInfo(
@@ -374,7 +377,7 @@ def parse_profile(source: str | os.PathLike[str]) -> Profile:
     Raises:
         ArtifactError: missing, empty or unreadable file; invalid or truncated JSON; a
             ``--exportTimes`` timing file (per-inference timestamps, not per layer); JSON
-            of another shape; a text without a profile table.
+            of another shape or with no layers; a text without a profile table.
     """
     path = str(source)
     text = _read_text(source)
@@ -409,6 +412,8 @@ def parse_profile(source: str | os.PathLike[str]) -> Profile:
                 percentage=_number(path, i, record, "percentage"),
             )
         )
+    if not layers:
+        raise ArtifactError(f"{path}: lists no layers")
     return Profile(path, iterations, layers)
 
 
@@ -420,7 +425,7 @@ def match_profile(
     Returns:
         ``(matched, unmatched_names)``: ``(layer, timing)`` pairs in profile order, and
         the profile's layer names that the layer info does not have (reported, not an
-        error: a profile can name layers TensorRT adds at run time).
+        error: e.g. a profile of a rebuilt engine whose reformat copies moved).
 
     Raises:
         ArtifactError: only with ``require_overlap=True``, when no name matches at all,
@@ -431,7 +436,7 @@ def match_profile(
         by_name.setdefault(layer.name, layer)
     matched = [(by_name[t.name], t) for t in profile.layers if t.name in by_name]
     unmatched = [t.name for t in profile.layers if t.name not in by_name]
-    if require_overlap and not matched and profile.layers:
+    if require_overlap and not matched:
         raise ArtifactError(
             f"profile {profile.source} and layer info {layer_info.source} share no layer "
             "names: they come from different engines"
@@ -452,8 +457,8 @@ def parse_metadata(metadata: str) -> tuple[str, ...]:
     starts = [m.start() for m in re.finditer(re.escape(_ONNX_LAYER), metadata)]
     nodes = []
     for start, end in zip(starts, starts[1:] + [len(metadata)]):
-        content = metadata[start + len(_ONNX_LAYER) : end].rstrip("\x1e\x1f \t")
-        closing = content.rfind("]")
+        content = metadata[start + len(_ONNX_LAYER) : end]  # up to the next entry
+        closing = content.rfind("]")  # the separator and any suffix come after it
         name = _LOCAL_FUNCTIONS.sub("", content[:closing] if closing >= 0 else content)
         if name and name not in nodes:
             nodes.append(name)

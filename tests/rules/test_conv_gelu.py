@@ -17,14 +17,14 @@ def conv_gelu(approximate="none", tail=True):
     y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
     y = g.node("Gelu", [y], name="gelu1", approximate=approximate)
     if tail:
-        y = g.node("MaxPool", [y], name="pool1", kernel_shape=[2, 2], strides=[2, 2])
+        y = g.node("Softmax", [y], name="softmax1", axis=1)
     return g.model([y])
 
 
 def test_conv_gelu_fuses_in_fp16_on_turing():
     report = analyze(conv_gelu(), precision="fp16", sm=7.5)
     assert report.layer_of("gelu1").nodes == ("conv1", "gelu1")
-    assert report.layer_of("gelu1").name.startswith("conv1 + gelu1")
+    assert report.layer_of("gelu1").name == "conv1 + gelu1"
     assert diagnostics(report, "TRT103", "predicted")[0].nodes == ("conv1", "gelu1")
 
 
@@ -58,7 +58,7 @@ def test_missed_when_conv_output_has_a_second_consumer():
 
 def test_rtx_fuses_in_fp32_inside_a_graph():
     report = analyze(conv_gelu(), target="tensorrt-rtx", precision="fp32", sm=7.0)
-    assert report.layer_of("gelu1").nodes[:2] == ("conv1", "gelu1")
+    assert report.layer_of("gelu1").nodes == ("conv1", "gelu1")
     assert diagnostics(report, "TRT103", "missed") == []
 
 
@@ -75,20 +75,20 @@ def test_rtx_fuses_tanh_gelu_even_as_the_graph_output():
 
 
 class _ErfGelu(Rule):
-    """Test stand-in for the GELU reduction (phase 20): 0.5 * (x * (1 + erf(x / sqrt2)))."""
+    """Test stand-in for the GELU reduction (phase 20): 0.5 * (x * (1 + erf(x * 1/sqrt2)))."""
 
     code = "TRT999"
     name = "test-erf-gelu"
     phase = 20
     result_kind = "Gelu"
-    pattern = op.Mul(Const(value=0.5), op.Mul(Var("x"), op.Add(op.Erf(op.Div(Var("x"), Const())),
+    pattern = op.Mul(Const(value=0.5), op.Mul(Var("x"), op.Add(op.Erf(op.Mul(Var("x"), Const())),
                                                                Const(value=1.0))))
 
 
 def test_conv_fuses_with_a_gelu_layer_whose_first_input_is_a_constant():
     g = GraphBuilder(opset=17)
     y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
-    d = g.node("Div", [y, g.const(np.float32(np.sqrt(2.0)))], name="div")
+    d = g.node("Mul", [g.const(np.float32(1 / np.sqrt(2.0))), y], name="scale")
     e = g.node("Erf", [d], name="erf")
     a = g.node("Add", [e, g.const(np.float32(1.0))], name="add")
     m = g.node("Mul", [y, a], name="mul")
@@ -97,4 +97,4 @@ def test_conv_fuses_with_a_gelu_layer_whose_first_input_is_a_constant():
     result = engine.run(graph, precision="fp16", rules=[_ErfGelu, ConvGelu])
     (layer,) = result.layers
     assert layer.kind == "Conv"
-    assert layer.nodes == ["conv1", "div", "erf", "add", "mul", "half"]
+    assert layer.nodes == ["conv1", "scale", "erf", "add", "mul", "half"]

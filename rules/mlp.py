@@ -1,0 +1,167 @@
+"""TRT302 mlp."""
+
+from __future__ import annotations
+
+from fusionlab.rule import Match, Rule, check, fmt_shape, single_consumer
+
+from rules._common import ACTIVATIONS, reader_layers
+
+#: Layer kinds an MLP is built from: MatrixMultiply (a MatMul kept as such), FullyConnected
+#: (TRT109 fc-as-conv; a Gemm with constant weights before it), and MLP itself.
+LINEAR_KINDS = ("MatMul", "FullyConnected", "Gemm", "MLP")
+#: ONNX ops that count as one MLP layer in ``N-layer MLP``.
+LINEAR_OPS = ("MatMul", "Gemm")
+#: "The total number of layers is limited to 31" (guide, MLP Fusions).
+MAX_MLP_LAYERS = 31
+#: Bound for a MatrixMultiply's weights ("small enough to use hardware shared memory to
+#: store temporary weights"; the guide gives no number): 48 KiB, the shared memory a CUDA
+#: thread block gets without opting in, on every GPU since Kepler.
+SHARED_MEMORY_BYTES = 48 * 1024
+ELEMENT_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+
+
+def epilogue_reads(state, layer, x: str) -> bool:
+    """True when ``layer`` is an MLP epilogue applied to ``x``: an Activation (a fused
+    Gelu included), an Add of ``x`` and a constant (ElementWise kSUM with a constant, or a
+    Scale using the shift only), or a PointWise layer made only of those (the PointWise
+    fusion, phase 40, may have joined a bias Add and a ReLU before the MLP phase)."""
+    ins = [t for t in state.layer_inputs(layer) if t]
+    if x not in ins or not all(state.is_constant(t) for t in ins if t != x):
+        return False
+    if layer.kind in ACTIVATIONS:
+        return True
+    graph = state.graph
+    if layer.kind == "Add" and len(layer.nodes) == 1:
+        return True
+    if layer.kind != "PointWise":
+        return False
+    for name in layer.nodes:
+        node = graph.nodes[name]
+        if node.op_type in ACTIVATIONS:
+            continue
+        if node.op_type == "Add" and any(state.is_constant(state.resolve(t)) for t in node.inputs if t):
+            continue
+        return False
+    return True
+
+
+def linear_reads(state, layer, x: str) -> bool:
+    """True when ``layer`` is a MatMul / FullyConnected / Gemm / MLP whose data input (its
+    first) is ``x``: "the last layer of the first MLP layer must match the input of the
+    second"."""
+    ins = state.layer_inputs(layer)
+    return layer.kind in LINEAR_KINDS and bool(ins) and ins[0] == x
+
+
+class Mlp(Rule):
+    """MatrixMultiply / FullyConnected layers and their epilogues fuse into one MLP layer
+    (``N-layer MLP``).
+
+    What it fuses: the start patterns MatMul -> Activation, MatMul -> Add(constant),
+    MatMul -> MatMul, FullyConnected -> Activation / Add(constant) (a Scale with shift
+    only) / FullyConnected, and the growth of an MLP layer with a following MatMul,
+    FullyConnected, Activation, Add(constant) or MLP layer, one link per match, round
+    after round, so a whole chain becomes one layer. The chain element reads the previous
+    element's output as its data input. Runs in phase 50: an FC + ReLU is already one
+    FullyConnected layer (TRT107), a bias Add + ReLU may already be one PointWise layer
+    (accepted as an epilogue when made only of activations and constant Adds). The name
+    counts the MatMul/Gemm nodes: the guide's MNIST ``ip1 + relu1`` then ``ip2`` is a
+    ``2-layer MLP``.
+    Why it matters: one kernel keeps the intermediate activations on chip instead of one
+    GEMM and one activation kernel per layer.
+    Conditions: `single-consumer` -- the earlier element's output is read by the next one
+    only; `matmul-2d` -- a MatrixMultiply (MatMul layer) is strictly 2-D, both operands
+    rank 2; `weights-fit-shared-memory` -- a MatrixMultiply's weights (K x N, "the product
+    of the widths of both matrices") fit 48 KiB of shared memory at the build precision
+    (fusionlab's bound; the guide gives none). FullyConnected layers are not held to it:
+    the guide's MNIST example fuses ip1 (800 x 500 weights) into a 2-layer MLP;
+    `max-31-layers` -- at most 31 MatMul/FullyConnected layers in one MLP. These are
+    classic TensorRT only. TensorRT-RTX differs: it fuses Gemm->Relu, MatMul->Relu and
+    MatMul->Add->Relu into one gemm kernel but "a second MatMul stays separate"
+    (TENSORRT-RTX.md), encoded as `single-matmul` (TensorRT-RTX only): one MatMul per fused
+    layer.
+    Source: TensorRT Developer Guide (TensorRT 7), "MLP Fusions".
+    """
+
+    code = "TRT302"
+    name = "mlp"
+    phase = 50
+    result_kind = "MLP"
+    style = "mlp"
+    cost = 2
+
+    #: ONNX nodes that count as an MLP layer (MatMul, Gemm), refreshed by :meth:`find`
+    #: for :meth:`layer_name`, which is given node names only.
+    _linear: frozenset = frozenset()
+
+    def find(self, state):
+        graph = state.graph
+        self._linear = frozenset(n for n, node in graph.nodes.items() if node.op_type in LINEAR_OPS)
+        for head in state.layers_of_kinds(LINEAR_KINDS):
+            outs = state.layer_outputs(head)
+            readers, _ = reader_layers(state, head)
+            for tail in readers:
+                ins = state.layer_inputs(tail)
+                x = next((t for t in outs if t in ins), None)
+                if x is None:
+                    continue
+                if linear_reads(state, tail, x) or epilogue_reads(state, tail, x):
+                    yield Match(self, {"head": head, "tail": tail}, {"x": x}, [tail, head], state)
+
+    def layer_name(self, nodes, kind):
+        return f"{sum(1 for n in nodes if n in self._linear)}-layer MLP"
+
+    def _linear_nodes(self, m) -> list[str]:
+        return [n for n in m.nodes if m.state.graph.nodes[n].op_type in LINEAR_OPS]
+
+    def _matmuls(self, m):
+        """The ONNX MatMul nodes of the match's MatrixMultiply (kind MatMul) layers."""
+        for layer in (m.layer("head"), m.layer("tail")):
+            if layer.kind == "MatMul":
+                yield m.state.graph.nodes[layer.host_or_first]
+
+    @check("single-consumer")
+    def single(self, m, ctx):
+        return single_consumer(m, ctx)
+
+    @check("matmul-2d", targets=("tensorrt",))
+    def matmul_2d(self, m, ctx):
+        for node in self._matmuls(m):
+            a, b = (ctx.graph.shape(ctx.state.resolve(t)) for t in node.inputs[:2])
+            if a is None or b is None or (len(a) == 2 and len(b) == 2):
+                continue
+            return (f"{node.name} multiplies {fmt_shape(a)} by {fmt_shape(b)} (ranks {len(a)} and "
+                    f"{len(b)}); the MLP fusion needs a strictly 2-D MatrixMultiply (both rank 2)")
+        return None
+
+    @check("weights-fit-shared-memory", targets=("tensorrt",))
+    def weights_fit(self, m, ctx):
+        size = ELEMENT_BYTES.get(ctx.precision, 4)
+        for node in self._matmuls(m):
+            b = ctx.graph.shape(ctx.state.resolve(node.inputs[1]))
+            if b is None or len(b) != 2 or not all(isinstance(d, int) for d in b):
+                continue
+            need = b[0] * b[1] * size
+            if need <= SHARED_MEMORY_BYTES:
+                continue
+            return (f"{node.name} weights {fmt_shape(b)} take {need} bytes in {ctx.precision.upper()}; "
+                    f"the MLP fusion keeps them in shared memory, at most {SHARED_MEMORY_BYTES} bytes "
+                    f"(48 KiB per thread block, fusionlab's bound)")
+        return None
+
+    @check("max-31-layers", targets=("tensorrt",))
+    def max_layers(self, m, ctx):
+        n = len(self._linear_nodes(m))
+        if n <= MAX_MLP_LAYERS:
+            return None
+        return (f"the MLP would hold {n} MatMul/FullyConnected layers ({m.nodes[0]} ... "
+                f"{m.nodes[-1]}); TensorRT limits one MLP layer to {MAX_MLP_LAYERS}")
+
+    @check("single-matmul", targets=("tensorrt-rtx",))
+    def single_matmul(self, m, ctx):
+        linear = self._linear_nodes(m)
+        if len(linear) <= 1:
+            return None
+        return (f"{len(linear)} matrix multiplications ({', '.join(linear)}) would share one layer; "
+                "TensorRT-RTX fuses a MatMul with its epilogue only, a second MatMul stays a "
+                "separate gemm kernel")

@@ -1,0 +1,129 @@
+"""TRT105 pad-conv: fires on Pad -> Conv / ConvTranspose (pads from a constant input, a
+Constant node, the opset-18 axes form, or the old attribute); missed on each check."""
+
+import numpy as np
+from onnx import helper, numpy_helper
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def pads(g, values):
+    return g.const(np.array(values, dtype=np.int64))
+
+
+def pad_conv(pad_values=(0, 0, 1, 1, 0, 0, 1, 1), opset=17, **attrs):
+    g = GraphBuilder(opset=opset)
+    x = g.input("x", [1, 32, 16, 16])
+    y = g.node("Pad", [x, pads(g, list(pad_values))], name="pad1", **attrs)
+    y = g.conv(y, 32, name="conv1", pads=[0, 0, 0, 0])
+    return g, y
+
+
+def test_pad_conv_fuses_into_the_convolution():
+    g, y = pad_conv()
+    report = analyze(g.model([y]))
+    layer = report.layer_of("conv1")
+    assert layer.nodes == ("pad1", "conv1")
+    assert layer.name == "pad1 + conv1"
+    assert layer.kind == "Conv"
+    assert diagnostics(report, "TRT105", "predicted")[0].nodes == ("pad1", "conv1")
+
+
+def test_pad_conv_relu_is_one_layer():
+    g, y = pad_conv()
+    y = g.node("Relu", [y], name="relu1")
+    report = analyze(g.model([y]))
+    assert [layer.name for layer in report.layers] == ["pad1 + conv1 + relu1"]
+    assert report.layer_of("relu1").nodes == ("pad1", "conv1", "relu1")
+
+
+def test_pads_from_a_constant_node_and_the_old_attribute_form():
+    g = GraphBuilder()
+    x = g.input("x", [1, 32, 16, 16])
+    g.nodes.append(helper.make_node("Constant", [], ["p"], name="pads_const", value=numpy_helper.from_array(
+        np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64))))
+    y = g.node("Pad", [x, "p"], name="pad1")
+    y = g.conv(y, 32, name="conv1", pads=[0, 0, 0, 0])
+    assert analyze(g.model([y])).layer_of("conv1").nodes == ("pad1", "conv1")
+
+    g = GraphBuilder(opset=10)
+    y = g.node("Pad", [g.input("x", [1, 32, 16, 16])], name="pad1", pads=[0, 0, 1, 1, 0, 0, 1, 1])
+    y = g.conv(y, 32, name="conv1", pads=[0, 0, 0, 0])
+    assert analyze(g.model([y])).layer_of("conv1").nodes == ("pad1", "conv1")
+
+
+def test_opset_18_axes_pad_h_and_w_only():
+    g = GraphBuilder(opset=18)
+    x = g.input("x", [1, 32, 16, 16])
+    y = g.node("Pad", [x, pads(g, [1, 1, 1, 1]), "", pads(g, [2, 3])], name="pad1")
+    y = g.conv(y, 32, name="conv1", pads=[0, 0, 0, 0])
+    assert analyze(g.model([y])).layer_of("conv1").nodes == ("pad1", "conv1")
+
+
+def test_pad_conv_transpose_fuses_on_classic_tensorrt_only():
+    g = GraphBuilder()
+    y = g.node("Pad", [g.input("x", [1, 32, 8, 8]), pads(g, [0, 0, 1, 1, 0, 0, 1, 1])], name="pad1")
+    y = g.node("ConvTranspose", [y, g.weight([32, 16, 2, 2])], name="deconv1", strides=[2, 2])
+    model = g.model([y])
+    assert analyze(model).layer_of("deconv1").nodes == ("pad1", "deconv1")
+    report = analyze(model, target="tensorrt-rtx")
+    (missed,) = diagnostics(report, "TRT105", "missed")
+    assert missed.check == "not-conv-transpose"
+    assert missed.nodes == ("pad1", "deconv1")
+    assert report.layer_of("deconv1").nodes == ("deconv1",)
+
+
+def test_missed_on_reflect_mode():
+    g, y = pad_conv(mode="reflect")
+    (missed,) = diagnostics(analyze(g.model([y])), "TRT105", "missed")
+    assert missed.check == "constant-mode"
+    assert missed.nodes == ("pad1", "conv1")
+    assert "'reflect'" in missed.reason
+
+
+def test_missed_on_a_nonzero_pad_value():
+    g = GraphBuilder()
+    x = g.input("x", [1, 32, 16, 16])
+    y = g.node("Pad", [x, pads(g, [0, 0, 1, 1, 0, 0, 1, 1]), g.const(np.float32(-1.0))], name="pad1")
+    y = g.conv(y, 32, name="conv1", pads=[0, 0, 0, 0])
+    (missed,) = diagnostics(analyze(g.model([y])), "TRT105", "missed")
+    assert missed.check == "constant-mode"
+    assert "-1" in missed.reason
+
+
+def test_missed_when_pads_are_computed_at_runtime():
+    g = GraphBuilder()
+    y = g.node("Pad", [g.input("x", [1, 32, 16, 16]), g.input("p", [8], dtype=7)], name="pad1")
+    y = g.conv(y, 32, name="conv1", pads=[0, 0, 0, 0])
+    (missed,) = diagnostics(analyze(g.model([y], check=False)), "TRT105", "missed")
+    assert missed.check == "pads-constant"
+    assert missed.nodes == ("pad1", "conv1")
+
+
+def test_missed_on_negative_pads():
+    g, y = pad_conv((0, 0, -1, 0, 0, 0, 0, -2))
+    report = analyze(g.model([y]))
+    (missed,) = diagnostics(report, "TRT105", "missed")
+    assert missed.check == "pads-nonnegative"
+    assert missed.nodes == ("pad1", "conv1")
+    assert "[-1, -2]" in missed.reason
+    assert report.layer_of("pad1").nodes == ("pad1",)
+
+
+def test_missed_when_padding_the_channel_dimension():
+    g = GraphBuilder()
+    y = g.node("Pad", [g.input("x", [1, 30, 16, 16]), pads(g, [0, 1, 0, 0, 0, 1, 0, 0])], name="pad1")
+    y = g.conv(y, 32, name="conv1")
+    (missed,) = diagnostics(analyze(g.model([y])), "TRT105", "missed")
+    assert missed.check == "spatial-pads-only"
+    assert "C 1/1" in missed.reason
+
+
+def test_missed_when_pad_output_has_a_second_consumer():
+    g, y = pad_conv()
+    other = g.node("Relu", ["pad1_out"], name="relu_side")
+    report = analyze(g.model([y, other]))
+    (missed,) = diagnostics(report, "TRT105", "missed")
+    assert missed.check == "single-consumer"
+    assert missed.nodes == ("pad1", "conv1")

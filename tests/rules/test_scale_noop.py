@@ -1,0 +1,66 @@
+"""TRT125 scale-noop: Add 0 / Sub 0 / Mul 1 / Div 1 / Pow 1 are erased; missed when the
+constant is only close to the identity, or broadcasts the input to a larger shape."""
+
+import numpy as np
+import pytest
+
+from fusionlab.analysis import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def _conv_op_relu(op_type, value, const_first=False):
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    c = g.const(np.asarray(value, np.float32))
+    y = g.node(op_type, [c, y] if const_first else [y, c], name="scale1")
+    y = g.node("Relu", [y], name="relu1")
+    return g.model([y])
+
+
+def test_add_zero_is_erased_and_conv_relu_fuses_through_it():
+    report = analyze(_conv_op_relu("Add", np.zeros([32, 1, 1])))
+    assert report.absorbed == ["scale1"]
+    assert report.layer_of("relu1").nodes == ("conv1", "relu1")
+    (erased,) = diagnostics(report, "TRT125", "absorbed")
+    assert erased.nodes == ("scale1",)
+    assert "conv1_out" in erased.reason
+
+
+@pytest.mark.parametrize("op_type, value, const_first", [
+    ("Mul", 1.0, True), ("Mul", np.ones([1, 32, 1, 1]), False), ("Sub", 0.0, False),
+    ("Div", 1.0, False), ("Pow", 1.0, False), ("Add", 0.0, True),
+])
+def test_each_identity_scale_is_erased(op_type, value, const_first):
+    report = analyze(_conv_op_relu(op_type, value, const_first))
+    assert report.absorbed == ["scale1"]
+    assert report.layer_of("relu1").nodes == ("conv1", "relu1")
+
+
+@pytest.mark.parametrize("op_type, value", [("Sub", 0.0), ("Div", 1.0), ("Pow", 1.0)])
+def test_constant_first_is_not_a_noop_for_non_commutative_ops(op_type, value):
+    report = analyze(_conv_op_relu(op_type, value, const_first=True))
+    assert "scale1" not in report.absorbed
+    assert not diagnostics(report, "TRT125")
+
+
+def test_a_real_bias_is_not_matched():
+    report = analyze(_conv_op_relu("Mul", 1.5))
+    assert not diagnostics(report, "TRT125")
+
+
+def test_missed_when_the_constant_is_close_but_not_exactly_one():
+    report = analyze(_conv_op_relu("Mul", 1.0000001))
+    (missed,) = diagnostics(report, "TRT125", "missed")
+    assert missed.check == "exact-identity"
+    assert missed.nodes == ("scale1",)
+    assert "1.0000001" in missed.reason
+    assert "scale1" not in report.absorbed
+
+
+def test_missed_when_a_zero_tensor_of_higher_rank_broadcasts():
+    report = analyze(_conv_op_relu("Add", np.zeros([2, 1, 32, 16, 16])))
+    (missed,) = diagnostics(report, "TRT125", "missed")
+    assert missed.check == "no-broadcast"
+    assert missed.nodes == ("scale1",)
+    assert "[2, 1, 32, 16, 16]" in missed.reason
+    assert "scale1" not in report.absorbed
