@@ -163,11 +163,7 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
         warnings += parsed.warnings
         version, seconds = result.version, result.seconds
         source = f"live {'TensorRT-RTX' if target == 'tensorrt-rtx' else 'TensorRT'} {result.version} build"
-    mappings = sorted({o.mapping for o in observed if o.nodes})
-    mapping = "+".join(mappings) or "none"
-    if "name-join" in mappings:
-        warnings.append("some engine layers carry no ONNX Metadata: their nodes were read from the "
-                        "` + ` joined layer names, which misses nodes TensorRT renamed")
+    mapping = "+".join(sorted({o.mapping for o in observed if o.nodes})) or "none"
     comparison = compare(graph, report, observed)
     if comparison.unknown_nodes:
         warnings.append(f"{len(comparison.unknown_nodes)} node names in the engine are not in {graph.name} "

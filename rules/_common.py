@@ -123,6 +123,10 @@ def network_io(graph, inputs: list[str], outputs: list[str]) -> list[str]:
     return found + [f"network output {t}" for t in outputs if t in graph.outputs]
 
 
+#: Layer kinds holding a softmax: the ONNX ops and a ``SoftMax`` layer a rule fused.
+SOFTMAX_KINDS = ("Softmax", "LogSoftmax", "SoftMax")
+
+
 def live_readers(state, tensor: str) -> list[str]:
     """Live nodes reading ``tensor``, looking through erased nodes whose output became it."""
     found: list[str] = []
@@ -327,3 +331,204 @@ def reader_layers(state, layer) -> tuple[list, bool]:
             if other is not layer:
                 found.setdefault(id(other), other)
     return sorted(found.values(), key=lambda l: l.index), graph_output
+
+
+# ---------------------------------------------------------------- Q/DQ (explicit quantization)
+# Helpers of TRT401-TRT409 (FUSIONS.md "Q/DQ fusions") and the TRT5xx lints.
+
+from onnx import TensorProto as _TensorProto  # noqa: E402  (appended section)
+
+#: The explicit-quantization ops (TensorRT's IQuantizeLayer / IDequantizeLayer).
+QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+#: Ops that become a layer with weights: the guide's "weighted node (Conv, FC, Deconv)".
+WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+#: Layer kinds a weighted op can have after the layer fusions (TRT109 fc-as-conv).
+WEIGHTED_KINDS = WEIGHTED_OPS + ("FullyConnected",)
+
+
+def dtype_name(dtype: int | None) -> str:
+    """``INT8`` for ``TensorProto.INT8``; ``unknown`` for None."""
+    return "unknown" if dtype is None else _TensorProto.DataType.Name(dtype)
+
+
+def qdq_scale(state, node) -> np.ndarray | None:
+    """The constant scale of a QuantizeLinear / DequantizeLinear node, or None."""
+    if len(node.inputs) < 2 or not node.inputs[1]:
+        return None
+    return constant_of(state, state.resolve(node.inputs[1]))
+
+
+def qdq_zero_point(state, node) -> tuple[np.ndarray | None, int | None, str | None]:
+    """``(value, ONNX dtype, tensor)`` of a Q/DQ node's zero_point; ``(None, None, None)``
+    when the input is omitted (ONNX then means 0)."""
+    if len(node.inputs) < 3 or not node.inputs[2]:
+        return None, None, None
+    tensor = state.resolve(node.inputs[2])
+    value = constant_of(state, tensor)
+    dtype = state.graph.dtype(tensor)
+    if dtype is None and value is not None:
+        dtype = _numpy_to_onnx(value.dtype)
+    return value, dtype, node.inputs[2]
+
+
+def _numpy_to_onnx(dtype) -> int | None:
+    try:
+        from onnx import helper
+        return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    except Exception:  # numpy dtypes without an ONNX twin
+        return None
+
+
+def fmt_values(value: np.ndarray | None) -> str:
+    """A Q/DQ parameter for a reason: ``0.0125``, or ``[64] values 0.001..0.02``."""
+    if value is None:
+        return "unknown"
+    v = np.asarray(value).reshape(-1)
+    if v.size == 1:
+        return f"{v[0]:.6g}" if np.issubdtype(v.dtype, np.floating) else str(v[0])
+    if np.all(v == v[0]):
+        first = f"{v[0]:.6g}" if np.issubdtype(v.dtype, np.floating) else str(v[0])
+        return f"{first} (all {v.size} values)"
+    return f"[{v.size}] values {v.min():.6g}..{v.max():.6g}"
+
+
+def qparams(state, node) -> str:
+    """``scale 0.0125, zero_point 0`` of a Q/DQ node."""
+    zp, _, _ = qdq_zero_point(state, node)
+    zero = "0 (omitted)" if zp is None else fmt_values(zp)
+    return f"scale {fmt_values(qdq_scale(state, node))}, zero_point {zero}"
+
+
+def same_qparams(state, a, b) -> bool | None:
+    """Whether Q/DQ nodes ``a`` and ``b`` use equal scale and zero_point (None: unknown)."""
+    sa, sb = qdq_scale(state, a), qdq_scale(state, b)
+    if sa is None or sb is None:
+        return None
+    za, _, _ = qdq_zero_point(state, a)
+    zb, _, _ = qdq_zero_point(state, b)
+    za = np.zeros(1) if za is None else za
+    zb = np.zeros(1) if zb is None else zb
+    try:
+        return bool(np.allclose(sa.astype(np.float64), sb.astype(np.float64), rtol=1e-6, atol=0.0)
+                    and np.array_equal(np.broadcast_to(za, np.broadcast_shapes(za.shape, zb.shape)),
+                                       np.broadcast_to(zb, np.broadcast_shapes(za.shape, zb.shape))))
+    except ValueError:  # shapes that do not broadcast: different per-channel axes
+        return False
+
+
+def dq_producer(state, tensor: str):
+    """The DequantizeLinear node producing ``tensor`` (graph level: also when that node
+    was folded or already fused into another layer), or None."""
+    if not tensor:
+        return None
+    node = state.graph.node_of(state.resolve(tensor))
+    return node if node is not None and node.op_type == "DequantizeLinear" else None
+
+
+def q_producer(state, tensor: str):
+    """The QuantizeLinear node producing ``tensor`` (graph level), or None."""
+    if not tensor:
+        return None
+    node = state.graph.node_of(state.resolve(tensor))
+    return node if node is not None and node.op_type == "QuantizeLinear" else None
+
+
+def lone_layer(state, name: str):
+    """The layer of node ``name`` when it is live and holds that node only (free to fuse)."""
+    if state.is_absorbed(name):
+        return None
+    layer = state.layer_of[name]
+    return layer if len(layer.nodes) == 1 else None
+
+
+def first_reader(state, tensor: str) -> str | None:
+    """The first live node (topological order) reading ``tensor``."""
+    readers = live_readers(state, tensor)
+    return min(readers, key=lambda n: state.graph.nodes[n].index) if readers else None
+
+
+def owned_dq_layer(state, dq, reader: str):
+    """The layer of DequantizeLinear ``dq`` when it is still free and ``reader`` is its
+    first reader. TensorRT duplicates a DequantizeLinear read by several layers (each
+    reads the INT8 tensor); a node sits in one predicted layer only, so the first reader
+    gets it and the others fuse without it."""
+    if dq is None or first_reader(state, dq.outputs[0]) != reader:
+        return None
+    return lone_layer(state, dq.name)
+
+
+def quantized_readers(state, tensor: str) -> tuple[list, list[str]]:
+    """``(QuantizeLinear nodes, names of the other readers)`` among the live readers of
+    ``tensor``."""
+    qs, others = [], []
+    for n in live_readers(state, tensor):
+        node = state.graph.nodes[n]
+        if node.op_type == "QuantizeLinear":
+            qs.append(node)
+        else:
+            others.append(n)
+    return qs, others
+
+
+def is_int8_layer(layer) -> bool:
+    """A weighted layer that absorbed its DequantizeLinear inputs (TRT403 qdq-weighted)."""
+    return "TRT403" in layer.rules
+
+
+def weight_dq(state, node):
+    """The DequantizeLinear in front of a weighted node's weight (input 1), or None."""
+    return dq_producer(state, node.inputs[1]) if len(node.inputs) > 1 else None
+
+
+def weight_is_constant(state, tensor: str) -> bool:
+    """True for a constant weight, also behind DequantizeLinear / QuantizeLinear nodes
+    (ONNX Runtime's INT8 initializer -> DQ, or a QAT export's float constant -> Q -> DQ)."""
+    t = state.resolve(tensor)
+    for _ in range(3):
+        if state.is_constant(t) or state.graph.is_constant(t):
+            return True
+        node = state.graph.node_of(t)
+        if node is None or node.op_type not in QDQ_OPS:
+            return False
+        t = state.resolve(node.inputs[0])
+    return False
+
+
+def node_match(rule, state, node, name: str = "node") -> Match:
+    """A match on one ONNX node alone, whatever layer it sits in (for lints that look at
+    every node of an op type, fused or folded)."""
+    from fusionlab.engine import Layer
+
+    layer = Layer([node.name], node.op_type, node.name, node.index)
+    return Match(rule, {name: layer}, {}, [layer], state)
+
+
+def traces_to_graph_input(state, tensor: str) -> str | None:
+    """The network input ``tensor`` is (possibly through Q/DQ nodes), or None."""
+    t = state.resolve(tensor)
+    for _ in range(4):
+        if t in state.graph.inputs:
+            return t
+        node = state.graph.node_of(t)
+        if node is None or node.op_type not in QDQ_OPS:
+            return None
+        t = state.resolve(node.inputs[0])
+    return None
+
+
+def has_qdq(graph) -> bool:
+    """True when the model is explicitly quantized (holds a Q or DQ node)."""
+    return any(n.op_type in QDQ_OPS for n in graph.nodes.values())
+
+
+def runs_in_int8(ctx: Context, node) -> bool:
+    """Whether weighted node ``node`` computes in INT8: it absorbed its DequantizeLinear
+    inputs (explicit quantization, TRT403), or the builder precision is INT8 and the model
+    has no Q/DQ at all (implicit quantization, classic TensorRT only)."""
+    if is_int8_layer(ctx.state.layer_of[node.name]):
+        return True
+    return not ctx.strongly_typed and ctx.precision == "int8" and not has_qdq(ctx.graph)
+
+
+def static_dims(shape) -> bool:
+    return shape is not None and all(isinstance(d, int) for d in shape)

@@ -7,8 +7,7 @@ from rules._common import CONVS, rtx_inside_graph
 
 
 class ConvEltwise(Rule):
-    """A Convolution followed by an ElementWise sum, min or max with another tensor fuses
-    into the Convolution layer (``conv + add``).
+    """A Convolution followed by an ElementWise sum, min or max fuses into it (``conv + add``).
 
     What it fuses: Conv or ConvTranspose -> Add / Max / Min whose other operand is a
     non-constant tensor (a residual), in either operand order. An Add of a constant is a

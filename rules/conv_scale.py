@@ -12,8 +12,7 @@ WEIGHTED = CONVS + ("FullyConnected",)
 
 
 class ConvScale(Rule):
-    """A Convolution followed by a Scale is folded into the convolution's weights
-    (``conv + bn``).
+    """A Convolution followed by a Scale is folded into its weights (``conv + bn``).
 
     What it fuses: Conv or ConvTranspose -> BatchNormalization (inference), or -> Mul /
     Add with a constant, or -> Pow with an exponent (the three ONNX forms of TensorRT's

@@ -36,8 +36,7 @@ def _has_activation(state, layer) -> bool:
 
 
 class DepthwiseSeparable(Rule):
-    """A depthwise Convolution with activation followed by a 1x1 Convolution with
-    activation fuses into one DepSepConvolution layer (``dw + relu + pw + relu``).
+    """A depthwise Conv + activation and a 1x1 Conv + activation fuse into one DepSepConvolution.
 
     What it fuses: a depthwise Conv (group == C_in == C_out) whose layer already holds
     its activation -> a 1x1 Conv (group 1) with its activation, the MobileNet block. In

@@ -9,8 +9,7 @@ from rules._common import constant_of
 
 
 class FcAsConv(Rule):
-    """A Gemm or MatMul with constant weights becomes a FullyConnected layer, which
-    TensorRT runs as a convolution (``matmul + add``).
+    """A Gemm or MatMul with constant weights becomes a FullyConnected layer (``matmul + add``).
 
     What it fuses: Gemm with a constant B; MatMul with a constant B, with or without a
     following Add of a constant bias (MatMul + Add merge into one layer). The layer's

@@ -7,8 +7,7 @@ from rules._common import DataOp, precision_fp16_or_int8, sm_at_least
 
 
 class FcGelu(Rule):
-    """A FullyConnected layer followed by a GELU fuses into one FullyConnected layer
-    (``matmul + add + gelu``).
+    """A FullyConnected layer followed by a GELU fuses into one layer (``fc + gelu``).
 
     What it fuses: FullyConnected (a Gemm or MatMul with constant 2-D weights, bias Add
     included; see TRT109 fc-as-conv) -> GELU, where the GELU is a layer of kind ``Gelu``

@@ -5,8 +5,7 @@ from fusionlab.rule import Rule, check, single_consumer
 
 
 class FcRelu(Rule):
-    """A FullyConnected layer followed by a ReLU fuses into one FullyConnected layer
-    (``matmul + add + relu``).
+    """A FullyConnected layer followed by a ReLU fuses into one layer (``ip1 + relu1``).
 
     What it fuses: FullyConnected (a Gemm or MatMul with constant 2-D weights, bias Add
     included; see TRT109 fc-as-conv) -> Relu. The MNIST example of the guide: ``ip1`` and

@@ -69,4 +69,5 @@ class IdentityErase(Rule):
 
     def describe(self, m):
         node = m.node("node")
-        return f"{node.name} ({node.op_type}) is an identity: erased, consumers read {m.state.resolve(m.tensor('x'))}"
+        x = m.state.resolve(m.tensor("x"))
+        return f"{node.name} ({node.op_type}) is an identity: erased, consumers read {x}"

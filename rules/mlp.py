@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fusionlab.rule import Match, Rule, check, fmt_shape, single_consumer
 
-from rules._common import ACTIVATIONS, reader_layers
+from rules._common import ACTIVATIONS, constant_of, reader_layers
 
 #: Layer kinds an MLP is built from: MatrixMultiply (a MatMul kept as such), FullyConnected
 #: (TRT109 fc-as-conv; a Gemm with constant weights before it), and MLP itself.
@@ -13,18 +13,33 @@ LINEAR_KINDS = ("MatMul", "FullyConnected", "Gemm", "MLP")
 LINEAR_OPS = ("MatMul", "Gemm")
 #: "The total number of layers is limited to 31" (guide, MLP Fusions).
 MAX_MLP_LAYERS = 31
-#: Bound for a MatrixMultiply's weights ("small enough to use hardware shared memory to
-#: store temporary weights"; the guide gives no number): 48 KiB, the shared memory a CUDA
-#: thread block gets without opting in, on every GPU since Kepler.
+#: Bound for one layer's weights ("small enough to use hardware shared memory to store
+#: temporary weights"; the guide gives no number): 48 KiB, the shared memory a CUDA thread
+#: block gets without opting in, on every GPU since Kepler.
 SHARED_MEMORY_BYTES = 48 * 1024
 ELEMENT_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 
-def epilogue_reads(state, layer, x: str) -> bool:
-    """True when ``layer`` is an MLP epilogue applied to ``x``: an Activation (a fused
-    Gelu included), an Add of ``x`` and a constant (ElementWise kSUM with a constant, or a
-    Scale using the shift only), or a PointWise layer made only of those (the PointWise
-    fusion, phase 40, may have joined a bias Add and a ReLU before the MLP phase)."""
+def is_shift(state, const: str, x: str) -> bool:
+    """A Scale using the shift only: one value, or one per output feature ([N] or [1, N]
+    for an ``x`` of last dimension N)."""
+    value = constant_of(state, const)
+    shape = state.graph.shape(x)
+    if value is None:
+        return False
+    if value.size == 1:
+        return True
+    n = shape[-1] if shape else None
+    return isinstance(n, int) and value.size == n and value.shape[-1] == n and value.ndim <= 2
+
+
+def epilogue_reads(state, head, layer, x: str) -> bool:
+    """True when ``layer`` is an MLP epilogue applied to ``x``, the output of ``head``: an
+    Activation (a fused Gelu included); an Add of ``x`` and a constant -- any constant
+    after a MatMul or MLP layer (ElementWise kSUM with a constant), a bias (Scale shift)
+    after a FullyConnected layer; or a PointWise layer made only of activations and Adds of
+    a constant (the PointWise fusion, phase 40, may have joined a bias Add and a ReLU before
+    the MLP phase)."""
     ins = [t for t in state.layer_inputs(layer) if t]
     if x not in ins or not all(state.is_constant(t) for t in ins if t != x):
         return False
@@ -32,6 +47,8 @@ def epilogue_reads(state, layer, x: str) -> bool:
         return True
     graph = state.graph
     if layer.kind == "Add" and len(layer.nodes) == 1:
+        if head.kind in ("FullyConnected", "Gemm"):
+            return all(is_shift(state, t, x) for t in ins if t != x)
         return True
     if layer.kind != "PointWise":
         return False
@@ -54,32 +71,35 @@ def linear_reads(state, layer, x: str) -> bool:
 
 
 class Mlp(Rule):
-    """MatrixMultiply / FullyConnected layers and their epilogues fuse into one MLP layer
+    """MatMul / FullyConnected layers and their epilogues fuse into one MLP layer
     (``N-layer MLP``).
 
     What it fuses: the start patterns MatMul -> Activation, MatMul -> Add(constant),
-    MatMul -> MatMul, FullyConnected -> Activation / Add(constant) (a Scale with shift
-    only) / FullyConnected, and the growth of an MLP layer with a following MatMul,
-    FullyConnected, Activation, Add(constant) or MLP layer, one link per match, round
-    after round, so a whole chain becomes one layer. The chain element reads the previous
-    element's output as its data input. Runs in phase 50: an FC + ReLU is already one
-    FullyConnected layer (TRT107), a bias Add + ReLU may already be one PointWise layer
-    (accepted as an epilogue when made only of activations and constant Adds). The name
-    counts the MatMul/Gemm nodes: the guide's MNIST ``ip1 + relu1`` then ``ip2`` is a
-    ``2-layer MLP``.
+    MatMul -> MatMul, FullyConnected -> Activation / Add(bias: a Scale with shift only) /
+    FullyConnected, and the growth of an MLP layer with a following MatMul,
+    FullyConnected, Activation, Add(constant) or MLP layer: one link per match, round
+    after round, so a chain becomes one layer. Each element reads the previous one's output
+    as its data input ("the last layer of the first MLP layer must match the input of the
+    second"). Runs in phase 50: an FC + ReLU is already one FullyConnected layer (TRT107),
+    a bias Add + ReLU may already be one PointWise layer (an epilogue when made only of
+    activations and constant Adds). The name counts the MatMul/Gemm nodes: the guide's
+    MNIST ``ip1 + relu1`` then ``ip2`` is a ``2-layer MLP``.
     Why it matters: one kernel keeps the intermediate activations on chip instead of one
     GEMM and one activation kernel per layer.
     Conditions: `single-consumer` -- the earlier element's output is read by the next one
     only; `matmul-2d` -- a MatrixMultiply (MatMul layer) is strictly 2-D, both operands
-    rank 2; `weights-fit-shared-memory` -- a MatrixMultiply's weights (K x N, "the product
-    of the widths of both matrices") fit 48 KiB of shared memory at the build precision
-    (fusionlab's bound; the guide gives none). FullyConnected layers are not held to it:
-    the guide's MNIST example fuses ip1 (800 x 500 weights) into a 2-layer MLP;
-    `max-31-layers` -- at most 31 MatMul/FullyConnected layers in one MLP. These are
-    classic TensorRT only. TensorRT-RTX differs: it fuses Gemm->Relu, MatMul->Relu and
-    MatMul->Add->Relu into one gemm kernel but "a second MatMul stays separate"
-    (TENSORRT-RTX.md), encoded as `single-matmul` (TensorRT-RTX only): one MatMul per fused
-    layer.
+    rank 2; `weights-fit-shared-memory` -- each MatMul / FullyConnected weight (K x N, "the
+    product of the widths of both matrices") fits 48 KiB of shared memory at the build
+    precision (fusionlab's bound, the guide gives no number). It is applied to
+    FullyConnected layers too: real builds keep large FC chains apart (TensorRT 8.0.3 /
+    8.2.3 / 8.4.1 MNIST logs: FC 3136x1024 + ReLU, then FC 1024x10, two layers; TensorRT
+    10.4 alexnet: each Gemm + Relu its own gemm), although the TensorRT 7 guide's MNIST
+    example fused an 800x500 ip1; `max-31-layers` -- at most 31 MatMul/FullyConnected
+    layers in one MLP. These three are classic TensorRT only. The TensorRT 8 guide (seed
+    003) no longer has an MLP section. TensorRT-RTX differs: it fuses Gemm->Relu,
+    MatMul->Relu and MatMul->Add->Relu into one gemm kernel but "a second MatMul stays
+    separate" (TENSORRT-RTX.md), encoded as `single-matmul` (TensorRT-RTX only): one
+    MatMul per fused layer.
     Source: TensorRT Developer Guide (TensorRT 7), "MLP Fusions".
     """
 
@@ -88,7 +108,7 @@ class Mlp(Rule):
     phase = 50
     result_kind = "MLP"
     style = "mlp"
-    cost = 2
+    cost = 1
 
     #: ONNX nodes that count as an MLP layer (MatMul, Gemm), refreshed by :meth:`find`
     #: for :meth:`layer_name`, which is given node names only.
@@ -105,7 +125,7 @@ class Mlp(Rule):
                 x = next((t for t in outs if t in ins), None)
                 if x is None:
                     continue
-                if linear_reads(state, tail, x) or epilogue_reads(state, tail, x):
+                if linear_reads(state, tail, x) or epilogue_reads(state, head, tail, x):
                     yield Match(self, {"head": head, "tail": tail}, {"x": x}, [tail, head], state)
 
     def layer_name(self, nodes, kind):
@@ -115,7 +135,7 @@ class Mlp(Rule):
         return [n for n in m.nodes if m.state.graph.nodes[n].op_type in LINEAR_OPS]
 
     def _matmuls(self, m):
-        """The ONNX MatMul nodes of the match's MatrixMultiply (kind MatMul) layers."""
+        """The ONNX MatMul nodes of the match's MatrixMultiply layers (kind MatMul)."""
         for layer in (m.layer("head"), m.layer("tail")):
             if layer.kind == "MatMul":
                 yield m.state.graph.nodes[layer.host_or_first]
@@ -137,16 +157,17 @@ class Mlp(Rule):
     @check("weights-fit-shared-memory", targets=("tensorrt",))
     def weights_fit(self, m, ctx):
         size = ELEMENT_BYTES.get(ctx.precision, 4)
-        for node in self._matmuls(m):
+        for name in self._linear_nodes(m):
+            node = ctx.graph.nodes[name]
             b = ctx.graph.shape(ctx.state.resolve(node.inputs[1]))
             if b is None or len(b) != 2 or not all(isinstance(d, int) for d in b):
                 continue
             need = b[0] * b[1] * size
             if need <= SHARED_MEMORY_BYTES:
                 continue
-            return (f"{node.name} weights {fmt_shape(b)} take {need} bytes in {ctx.precision.upper()}; "
-                    f"the MLP fusion keeps them in shared memory, at most {SHARED_MEMORY_BYTES} bytes "
-                    f"(48 KiB per thread block, fusionlab's bound)")
+            return (f"{name} weights {fmt_shape(b)} take {need} bytes in {ctx.precision.upper()}; "
+                    f"the MLP fusion keeps the weights in shared memory, at most {SHARED_MEMORY_BYTES} "
+                    f"bytes (48 KiB per thread block, fusionlab's bound)")
         return None
 
     @check("max-31-layers", targets=("tensorrt",))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fusionlab.pattern import Const, Op, Var, op
+from fusionlab.pattern import Const, Op, Var
 from fusionlab.rule import Rule, check, fmt_shape
 
 from rules._common import constant_of
@@ -85,10 +85,14 @@ class ScaleNoop(Rule):
                 return None
         elif sx is not None and value.ndim <= len(sx) and all(
                 c == 1 or not isinstance(d, int) or c == d
-                for c, d in zip(reversed(value.shape), reversed(sx))):
+                for c, d in zip(reversed(value.shape), reversed(sx), strict=False)):
             return None  # shapes partly unknown, and the constant cannot grow x
         elif sx is None and value.size == 1 and value.ndim == 0:
             return None
+        if sx is None:
+            return (f"the shape of {x} is unknown, so {node.name}'s constant of shape "
+                    f"{fmt_shape(value.shape)} may broadcast it; erasing needs the output shape to "
+                    f"equal the input shape")
         return (f"{node.name} broadcasts {x} of shape {fmt_shape(sx)} with a constant of shape "
                 f"{fmt_shape(value.shape)} to {fmt_shape(so)}; erasing it needs the output shape "
                 f"to equal the input shape")

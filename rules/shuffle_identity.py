@@ -41,7 +41,8 @@ class ShuffleIdentity(Rule):
     @check("not-network-io")
     def not_network_io(self, m, ctx):
         node = m.node("shuffle")
-        touched = network_io(ctx.graph, [ctx.state.resolve(m.tensor("x"))], [node.outputs[0]])
+        x = ctx.state.resolve(m.tensor("x"))
+        touched = network_io(ctx.graph, [x], [node.outputs[0]])
         if not touched:
             return None
         return (f"{node.name} is an identity {node.op_type} on {' and '.join(touched)}; TensorRT "
@@ -62,5 +63,6 @@ class ShuffleIdentity(Rule):
 
     def describe(self, m):
         node = m.node("shuffle")
-        return (f"{node.name} is an identity {node.op_type} on {fmt_shape(m.state.graph.shape(node.outputs[0]))}: "
-                f"erased, consumers read {m.state.resolve(m.tensor('x'))}")
+        shape = fmt_shape(m.state.graph.shape(node.outputs[0]))
+        return (f"{node.name} is an identity {node.op_type} on {shape}: erased, "
+                f"consumers read {m.state.resolve(m.tensor('x'))}")

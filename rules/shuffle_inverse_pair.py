@@ -52,7 +52,8 @@ class ShuffleInversePair(Rule):
 
     @check("not-network-io")
     def not_network_io(self, m, ctx):
-        touched = network_io(ctx.graph, [ctx.state.resolve(m.tensor("x"))], [m.node("second").outputs[0]])
+        x = ctx.state.resolve(m.tensor("x"))
+        touched = network_io(ctx.graph, [x], [m.node("second").outputs[0]])
         if not touched:
             return None
         return (f"the pair {', '.join(m.nodes)} touches {' and '.join(touched)}; TensorRT erases "
@@ -63,4 +64,5 @@ class ShuffleInversePair(Rule):
         return [(m.layer("second"), x), (m.layer("first"), x)]
 
     def describe(self, m):
-        return f"{', '.join(m.nodes)} undo each other: erased, consumers read {m.state.resolve(m.tensor('x'))}"
+        x = m.state.resolve(m.tensor("x"))
+        return f"{', '.join(m.nodes)} undo each other: erased, consumers read {x}"

@@ -3,8 +3,7 @@
 from fusionlab.pattern import Op, op
 from fusionlab.rule import Rule, check, single_consumer
 
-#: Layer kinds holding a softmax: the ONNX ops and a SoftMax layer a rule fused.
-SOFTMAX_KINDS = ("Softmax", "LogSoftmax", "SoftMax")
+from rules._common import SOFTMAX_KINDS
 
 
 def log_in(state, layer) -> str | None:

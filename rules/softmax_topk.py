@@ -3,7 +3,7 @@
 from fusionlab.pattern import Op, op
 from fusionlab.rule import Rule, check, single_consumer
 
-from rules.softmax_log import SOFTMAX_KINDS
+from rules._common import SOFTMAX_KINDS
 
 
 class SoftmaxTopK(Rule):

@@ -2,6 +2,7 @@
 layer (classic TensorRT); missed with keepdims=0 or other axes; not on TensorRT-RTX."""
 
 import numpy as np
+from onnx import numpy_helper
 
 from fusionlab.analysis import analyze
 from fusionlab.testing import GraphBuilder, diagnostics
@@ -28,6 +29,14 @@ def test_reduce_mean_over_hw_becomes_one_pooling_layer_once():
 
 def test_axes_as_an_input_and_negative_axes_opset_18():
     report = analyze(_gap(axes=(-1, -2), opset=18))
+    assert report.layer_of("mean1").kind == "Pooling"
+
+
+def test_axes_from_a_constant_node_opset_18():
+    g = GraphBuilder(opset=18)
+    axes = g.node("Constant", [], name="axes", value=numpy_helper.from_array(np.array([2, 3], np.int64)))
+    y = g.node("ReduceMean", [g.input("x", [1, 32, 16, 16]), axes], name="mean1", keepdims=1)
+    report = analyze(g.model([y]))
     assert report.layer_of("mean1").kind == "Pooling"
 
 

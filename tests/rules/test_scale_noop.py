@@ -3,6 +3,7 @@ constant is only close to the identity, or broadcasts the input to a larger shap
 
 import numpy as np
 import pytest
+from onnx import numpy_helper
 
 from fusionlab.analysis import analyze
 from fusionlab.testing import GraphBuilder, diagnostics
@@ -64,3 +65,16 @@ def test_missed_when_a_zero_tensor_of_higher_rank_broadcasts():
     assert missed.nodes == ("scale1",)
     assert "[2, 1, 32, 16, 16]" in missed.reason
     assert "scale1" not in report.absorbed
+
+
+def test_a_zero_from_a_constant_node_is_erased_too():
+    # TRT001 folds the Constant node first; its value must still be read.
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    value = numpy_helper.from_array(np.zeros([32, 1, 1], np.float32))
+    zero = g.node("Constant", [], name="zero", value=value)
+    y = g.node("Add", [y, zero], name="scale1")
+    y = g.node("Relu", [y], name="relu1")
+    report = analyze(g.model([y]))
+    assert "scale1" in report.absorbed
+    assert report.layer_of("relu1").nodes == ("conv1", "relu1")

@@ -64,6 +64,7 @@ def test_missed_when_both_reshape_and_a_transpose_sits_between():
     report = analyze(g.model([y]))
     assert report.layer_of("t1").nodes == ("r1", "t1")
     assert report.layer_of("r2").nodes == ("r2",)
-    missed = [d for d in diagnostics(report, "TRT123", "missed") if d.check == "reshape-transposes-inverse"]
+    missed = [d for d in diagnostics(report, "TRT123", "missed")
+              if d.check == "reshape-transposes-inverse"]
     assert [d.nodes for d in missed] == [("r1", "t1", "r2")]
     assert "[0, 2, 1, 3]" in missed[0].reason
