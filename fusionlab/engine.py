@@ -120,7 +120,8 @@ class LayerState:
     def const_value(self, tensor: str) -> np.ndarray | None:
         tensor = self.resolve(tensor)
         if tensor in self.folded:
-            return self.folded_values.get(tensor)
+            value = self.folded_values.get(tensor)
+            return value if value is not None else self.graph.const_value(tensor)
         return self.graph.const_value(tensor)
 
     # ------------------------------------------------------------- queries

@@ -243,14 +243,14 @@ def producer_op(graph, tensor: str) -> str | None:
     return None if node is None else node.op_type
 
 
-def weight_shape(ctx: Context, node) -> tuple | None:
+def weight_shape(state, node) -> tuple | None:
     """Shape of a Conv/ConvTranspose/Gemm/MatMul weight (input 1), initializer or inferred."""
     if len(node.inputs) < 2 or not node.inputs[1]:
         return None
-    t = ctx.state.resolve(node.inputs[1])
-    shape = ctx.graph.shape(t)
+    t = state.resolve(node.inputs[1])
+    shape = state.graph.shape(t)
     if shape is None:
-        value = constant_of(ctx.state, t)
+        value = constant_of(state, t)
         shape = None if value is None else value.shape
     return None if shape is None else tuple(shape)
 
@@ -532,3 +532,45 @@ def runs_in_int8(ctx: Context, node) -> bool:
 
 def static_dims(shape) -> bool:
     return shape is not None and all(isinstance(d, int) for d in shape)
+
+
+def residual_inputs(state, layer) -> list[tuple]:
+    """``(node, tensor)`` for each ElementWise member (Add, Sum, Max, Min; TRT104
+    conv-eltwise) of a fused layer and each non-constant input it reads from outside the
+    layer: the residual operands of a ``conv + add`` layer."""
+    members = set(layer.nodes)
+    found = []
+    for name in layer.nodes:
+        node = state.graph.nodes[name]
+        if name == layer.host or node.op_type not in ("Add", "Sum", "Max", "Min"):
+            continue
+        for t in node.inputs:
+            if not t or state.is_constant(t):
+                continue
+            src = state.graph.producer.get(state.resolve(t))
+            if src not in members:
+                found.append((node, t))
+    return found
+
+
+#: Ops that commute with Q/DQ (phi(DQ(x)) == DQ(phi(x)), Q(phi(x)) == phi(Q(x))): the
+#: guide's examples MaxPool, Transpose, Reshape, Slice, Concat (equal scales), and ONNX
+#: ops TensorRT's parser maps to the same layers (Flatten, Squeeze, Unsqueeze,
+#: DepthToSpace, SpaceToDepth -> Shuffle; Expand, Tile -> Slice; GlobalMaxPool -> max
+#: Pooling).
+QDQ_COMMUTING = ("MaxPool", "GlobalMaxPool", "Transpose", "Reshape", "Flatten", "Squeeze",
+                 "Unsqueeze", "DepthToSpace", "SpaceToDepth", "Slice", "Expand", "Tile",
+                 "Concat")
+#: Data-movement ops with no documented Q/DQ commutation ("There are no fusions available
+#: for a Gather layer", guide "Optimizing Layer Performance").
+QDQ_NOT_COMMUTING = ("Gather", "GatherElements", "GatherND")
+#: Non-weighted ops with an INT8 implementation: a DQ -> op -> Q sandwich becomes one
+#: quantized layer (guide "Q/DQ Fusion"; its figures show AveragePool and an element-wise
+#: Add). The list follows the INT8 column of the TensorRT support matrix ("Layers and
+#: Precision") for the layers the parser maps these ops to: Pooling, Activation (ReLU,
+#: leaky ReLU, clip, sigmoid, tanh, hard sigmoid), ElementWise (sum, sub, prod, max, min),
+#: Scale (BatchNormalization), Padding, Resize (nearest). SoftMax, Unary, Reduce, TopK,
+#: normalization layers and a MatrixMultiply of two activations are not in it.
+QDQ_INT8_OPS = ("AveragePool", "GlobalAveragePool", "Relu", "LeakyRelu", "Clip", "Sigmoid",
+                "Tanh", "HardSigmoid", "Add", "Sub", "Mul", "Max", "Min", "Sum",
+                "BatchNormalization", "Pad", "Resize")

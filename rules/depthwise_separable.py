@@ -2,22 +2,15 @@
 
 from fusionlab.rule import Match, Rule, check, single_consumer
 
-from rules._common import ACTIVATIONS, producer_op, sm_at_least
+from rules._common import ACTIVATIONS, producer_op, sm_at_least, weight_shape
 
 #: Q/DQ layers that may sit between the two convolutions of an explicitly quantized graph.
 QDQ = ("QuantizeLinear", "DequantizeLinear")
 
 
-def _weight_shape(state, node) -> tuple | None:
-    if len(node.inputs) < 2 or not node.inputs[1]:
-        return None
-    shape = state.graph.shape(state.resolve(node.inputs[1]))
-    return None if shape is None else tuple(shape)
-
-
 def _is_depthwise(state, node) -> bool:
     """group == C_in == C_out (weight [C_out, 1, kh, kw])."""
-    w = _weight_shape(state, node)
+    w = weight_shape(state, node)
     x = state.graph.shape(state.resolve(node.inputs[0]))
     group = node.attr("group", 1)
     return (w is not None and len(w) == 4 and w[1] == 1 and group > 1 and w[0] == group
@@ -26,7 +19,7 @@ def _is_depthwise(state, node) -> bool:
 
 def _is_pointwise_conv(state, node) -> bool:
     """A 1x1 convolution with group 1."""
-    w = _weight_shape(state, node)
+    w = weight_shape(state, node)
     return w is not None and len(w) == 4 and tuple(w[2:]) == (1, 1) and node.attr("group", 1) == 1
 
 

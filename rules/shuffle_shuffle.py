@@ -85,7 +85,7 @@ class ShuffleShuffle(Rule):
         if not reshapes_a or not reshapes_b:
             return None
         both = _then(second_a, first_b)
-        if both is None or both == UNKNOWN or True:
+        if both is None or both == UNKNOWN or is_identity_perm(both):
             return None
         a, b = " + ".join(m.layer("first").nodes), " + ".join(m.layer("second").nodes)
         return (f"both Shuffles reshape ({reshapes_a[-1]}, {reshapes_b[0]}) and the second transpose "
