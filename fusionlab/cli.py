@@ -166,6 +166,63 @@ def verify(
     _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
 
 
+@app.command()
+def rewrite(
+    model: Path = typer.Argument(..., help="ONNX model file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write the rewritten model."),
+    in_place: bool = typer.Option(False, "--in-place", help="Overwrite MODEL (needed to write over the input)."),
+    passes: Optional[list[str]] = typer.Option(None, "--passes", help="Passes to run (names, rule names or codes; comma-separated). Default: all."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    target: Target = typer.Option(Target.tensorrt, help="Builder whose fusions to make happen."),
+    precision: Precision = typer.Option(Precision.fp32, help="Builder precision (classic TensorRT flags)."),
+    sm: float = typer.Option(8.6, help="GPU compute capability, e.g. 8.6 for SM 8.6."),
+    shapes: Optional[list[str]] = typer.Option(None, "--shape", help="Size of symbolic input dims, name:1x3x224x224."),
+    atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance of float outputs (default per dtype)."),
+    rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance of float outputs (default per dtype)."),
+    no_check: bool = typer.Option(False, "--no-check", help="Skip the ONNX Runtime equivalence check (write unchecked)."),
+    verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
+    timeout: float = typer.Option(600.0, help="Seconds before a --verify build is killed."),
+    fmt: Format = typer.Option(Format.text, "--format", help="text report or JSON."),
+    report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
+) -> None:
+    """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
+    import json
+
+    from fusionlab.equivalence import NotRunnable
+    from fusionlab.rewriting import check_output_path, has_external_data, render_rewrite, write_model_atomic
+    from fusionlab.rewriting import rewrite as run_rewrite
+
+    if in_place and output is not None and output.resolve() != model.resolve():
+        raise InputError("give either --in-place or -o/--output, not both")
+    dest = model if in_place else output
+    if dest is None and not dry_run:
+        raise InputError("rewrite needs -o/--output OUT.onnx (or --in-place, or --dry-run)")
+    if dest is not None and not dry_run:
+        if not in_place and model.exists() and dest.exists() and dest.resolve() == model.resolve():
+            raise InputError(f"{dest}: is the input model; pass --in-place to overwrite it")
+        check_output_path(dest)
+    if report_file is not None:
+        check_output_path(report_file)
+    try:
+        new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
+                                  passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
+                                  shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout)
+    except NotRunnable as exc:
+        print(f"fusionlab: warning: {exc.message}", file=sys.stderr)
+        raise
+    for w in report.warnings:
+        print(f"fusionlab: warning: {w}", file=sys.stderr)
+    written = None
+    if not dry_run and dest is not None and not (in_place and not report.changed):
+        external = has_external_data(model) or new.ByteSize() > 1_800_000_000
+        written = write_model_atomic(new, dest, external)
+    data = report.to_json()
+    data["output"] = None if written is None else [str(p) for p in written]
+    data["dry_run"] = dry_run
+    _emit(fmt, report_file, json.dumps(data, indent=2) + "\n",
+          lambda c: render_rewrite(report, c, output=None if dry_run else str(dest), dry_run=dry_run))
+
+
 def _corpus_json(result: dict) -> dict:
     from dataclasses import asdict
 

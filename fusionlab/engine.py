@@ -78,6 +78,7 @@ class LayerState:
         #: first only revisit layers downstream of what the previous round changed.
         self.candidates: set[int] | None = None
         self.changed: list[list[str]] = []  # node lists of layers changed this round
+        self.ctx: Context | None = None  # the analysis options (set by run)
         for name, node in graph.nodes.items():
             layer = Layer([name], node.op_type, name, node.index)
             self.layer_of[name] = layer
@@ -260,6 +261,7 @@ def run(graph: Graph, *, target: str = "tensorrt", precision: str = "fp32", sm: 
         raise InputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     state = LayerState(graph)
     ctx = Context(target, precision, sm, graph, state)
+    state.ctx = ctx  # rules whose structure depends on the target read it in find/accept
     active = [r() for r in (rules if rules is not None else discover_rules()) if target in r.targets]
     diags: dict[tuple, Diagnostic] = {}
     found: dict[tuple, Match] = {}

@@ -31,6 +31,30 @@ Kinds (``Rule.kind``):
 * ``"erase"`` -- the matched nodes vanish; consumers read ``Rule.erase_input(m)``.
 * ``"fold"`` -- constant folding: the matched nodes vanish, their outputs are constants.
 * ``"lint"`` -- nothing changes; failed checks are reported.
+
+Rewrites (optional, ``fusionlab rewrite``): a rule may define ``rewrite(m, graph)``,
+which edits an ``onnx_graphsurgeon.Graph`` in place so that the fusion happens (or the
+fold is done offline) and returns a one-line description of the change, or ``None`` when
+it changed nothing. ``rewrites_on`` names the statuses of the matches it is given
+(``("missed",)``, ``("predicted", "missed")``...); ``fixes`` names the checks whose failure
+the rewrite can repair (a missed match that failed any other check is reported as not
+rewritable, with the check's reason, and the rewrite is not called); ``pass_name`` is the
+name ``--passes`` selects it by (default: the rule's name). A rewrite that finds it cannot
+fix a match without changing the model's math raises
+:class:`fusionlab.rewriting.CannotRewrite` with the reason; it never approximates::
+
+    rewrites_on = ("predicted", "missed")
+    fixes = ("inside-graph",)
+
+    def rewrite(self, m, graph):
+        conv, bn = node_of(graph, m.node("conv").name), node_of(graph, m.node("scale").name)
+        ...                      # fold bn's constants into conv's weights and bias
+        return f"folded {bn.name} into {conv.name}'s weights and bias"
+
+Find nodes and tensors with :func:`fusionlab.rewriting.node_of` /
+:func:`fusionlab.rewriting.tensor_of`; replace a changed constant with a new
+``gs.Constant`` (do not edit arrays in place) so the driver sees the change and stamps
+the node's ``metadata_props``.
 """
 
 from __future__ import annotations
@@ -153,6 +177,7 @@ class Rule:
         style: how the fused layer is named: ``join`` (``conv1 + relu1``), ``pwn``
             (``PWN(add1, relu1)``), ``mlp`` (``2-layer MLP``) or a fixed prefix.
         cost: how costly a miss is: 3 high, 2 medium, 1 low.
+        rewrites_on, fixes, pass_name: the optional rewrite (module doc).
     """
 
     code: ClassVar[str] = ""
@@ -165,6 +190,12 @@ class Rule:
     result_kind: ClassVar[str | None] = None
     style: ClassVar[str] = "join"
     cost: ClassVar[int] = 2
+    #: statuses of the matches ``rewrite`` is given (see module doc); () = no rewrite.
+    rewrites_on: ClassVar[tuple[str, ...]] = ()
+    #: checks whose failure ``rewrite`` repairs; None = every check (the rewrite decides).
+    fixes: ClassVar[tuple[str, ...] | None] = None
+    #: name of the rewrite pass for ``--passes`` (default: ``name``).
+    pass_name: ClassVar[str | None] = None
 
     # ------------------------------------------------------------ introspection
     @classmethod
@@ -237,6 +268,16 @@ class Rule:
         if self.style == "join":
             return " + ".join(nodes)
         return f"{self.style}({', '.join(nodes)})"
+
+    rewrite: ClassVar[Callable[..., str | None] | None] = None
+    """Optional: ``rewrite(self, m, graph) -> str | None`` (module doc)."""
+
+    @classmethod
+    def rewrite_pass(cls) -> str | None:
+        """The rewrite pass's name, or None when the rule has no rewrite."""
+        if cls.rewrite is None or not cls.rewrites_on:
+            return None
+        return cls.pass_name or cls.name
 
     def describe(self, m: Match) -> str:
         """One sentence for a predicted fusion."""

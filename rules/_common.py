@@ -243,14 +243,14 @@ def producer_op(graph, tensor: str) -> str | None:
     return None if node is None else node.op_type
 
 
-def weight_shape(state, node) -> tuple | None:
+def weight_shape(ctx: Context, node) -> tuple | None:
     """Shape of a Conv/ConvTranspose/Gemm/MatMul weight (input 1), initializer or inferred."""
     if len(node.inputs) < 2 or not node.inputs[1]:
         return None
-    t = state.resolve(node.inputs[1])
-    shape = state.graph.shape(t)
+    t = ctx.state.resolve(node.inputs[1])
+    shape = ctx.graph.shape(t)
     if shape is None:
-        value = constant_of(state, t)
+        value = constant_of(ctx.state, t)
         shape = None if value is None else value.shape
     return None if shape is None else tuple(shape)
 
@@ -283,12 +283,20 @@ def gelu_forms(x, one_plus) -> Alt:
     )
 
 
+def _shortest(x) -> str:
+    """The shortest text that reads back as ``x`` in its own dtype (float32 0.44715 is
+    ``0.44715``, not ``0.44714999``)."""
+    if isinstance(x, np.floating):
+        return np.format_float_positional(x, unique=True, trim="-")
+    return str(x)
+
+
 def fmt_value(value: np.ndarray) -> str:
     """A constant for a reason: ``1.5``, or ``a [4] constant in 0.5..2``."""
-    v = np.asarray(value, dtype=np.float64)
+    v = np.asarray(value)
     if v.size == 1:
-        return f"{float(v.reshape(-1)[0]):.8g}"
-    return f"a {fmt_shape(v.shape)} constant in {float(v.min()):.8g}..{float(v.max()):.8g}"
+        return _shortest(v.reshape(-1)[0])
+    return f"a {fmt_shape(v.shape)} constant in {_shortest(v.min())}..{_shortest(v.max())}"
 
 
 def constants_mismatch(m: Match, expected: list[tuple[str, float, str]], what: str,
@@ -313,7 +321,8 @@ def constants_mismatch(m: Match, expected: list[tuple[str, float, str]], what: s
             continue
         reader = next((n for n in m.nodes if tensor in
                        [state.resolve(t) for t in graph.nodes[n].inputs if t]), tensor)
-        wrong.append(f"{reader} uses {fmt_value(value)} where {what} needs {label} = {want:.8g}")
+        need = f"{want:.8g}" if label == f"{want:.8g}" else f"{label} = {want:.8g}"
+        wrong.append(f"{reader} uses {fmt_value(value)} where {what} needs {need}")
     if not wrong:
         return None
     return "; ".join(wrong) + f" (relative tolerance {rtol:g})"

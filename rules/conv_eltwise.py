@@ -75,7 +75,7 @@ class ConvEltwise(Rule):
         if shapes is None:
             return None
         elt = m.node("elt")
-        return (f"{elt.name} ({elt.op_type}) adds {m.tensor('other')} of shape {shapes[1]} to "
+        return (f"{elt.name} ({elt.op_type}) combines {m.tensor('other')} of shape {shapes[1]} with "
                 f"the convolution output of shape {shapes[0]}; the fusion needs equal shapes "
                 "(broadcasting only across the batch dimension)")
 

@@ -25,7 +25,7 @@ def gelu_node(graph, layer) -> str | None:
 
 
 class ConvGenericActivation(Rule):
-    """A Convolution followed by a one-input one-output pointwise layer fuses into it (``conv + silu``).
+    """A Convolution followed by a one-input one-output pointwise layer fuses into it.
 
     What it fuses: Conv or ConvTranspose (with whatever it already fused) -> a PointWise
     layer (made by the PointWise fusion, phase 40), a lone Activation / Unary op other

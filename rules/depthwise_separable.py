@@ -2,15 +2,23 @@
 
 from fusionlab.rule import Match, Rule, check, single_consumer
 
-from rules._common import ACTIVATIONS, producer_op, sm_at_least, weight_shape
+from rules._common import ACTIVATIONS, producer_op, sm_at_least
 
 #: Q/DQ layers that may sit between the two convolutions of an explicitly quantized graph.
 QDQ = ("QuantizeLinear", "DequantizeLinear")
 
 
+def _weight_shape(state, node) -> tuple | None:
+    """Shape of the conv weight (input 1); ``find`` has no Context for ``weight_shape``."""
+    if len(node.inputs) < 2 or not node.inputs[1]:
+        return None
+    shape = state.graph.shape(state.resolve(node.inputs[1]))
+    return None if shape is None else tuple(shape)
+
+
 def _is_depthwise(state, node) -> bool:
     """group == C_in == C_out (weight [C_out, 1, kh, kw])."""
-    w = weight_shape(state, node)
+    w = _weight_shape(state, node)
     x = state.graph.shape(state.resolve(node.inputs[0]))
     group = node.attr("group", 1)
     return (w is not None and len(w) == 4 and w[1] == 1 and group > 1 and w[0] == group
@@ -19,12 +27,14 @@ def _is_depthwise(state, node) -> bool:
 
 def _is_pointwise_conv(state, node) -> bool:
     """A 1x1 convolution with group 1."""
-    w = weight_shape(state, node)
+    w = _weight_shape(state, node)
     return w is not None and len(w) == 4 and tuple(w[2:]) == (1, 1) and node.attr("group", 1) == 1
 
 
 def _has_activation(state, layer) -> bool:
-    return ("TRT110" in layer.rules or
+    """The conv layer holds an activation: an Activation op, or a GELU / generic activation
+    fused by TRT103 conv-gelu / TRT110 conv-generic-activation."""
+    return (any(code in layer.rules for code in ("TRT103", "TRT110")) or
             any(state.graph.nodes[n].op_type in ACTIVATIONS for n in layer.nodes))
 
 
@@ -32,14 +42,14 @@ class DepthwiseSeparable(Rule):
     """A depthwise Conv + activation and a 1x1 Conv + activation fuse into one DepSepConvolution.
 
     What it fuses: a depthwise Conv (group == C_in == C_out) whose layer already holds
-    its activation -> a 1x1 Conv (group 1) with its activation, the MobileNet block. In
-    an explicitly quantized graph the QuantizeLinear / DequantizeLinear between the two
-    convolutions are part of the fused layer. Runs in phase 45, after the activation
+    its activation -> a 1x1 Conv (group 1) with its activation, the MobileNet v1 block.
+    Both activations are structure: MobileNetV2's linear 1x1 projection is no candidate.
+    In an explicitly quantized graph the QuantizeLinear / DequantizeLinear between the
+    two convolutions are part of the fused layer. Runs in phase 45, after the activation
     fusions.
     Why it matters: the depthwise output stays on chip; unfused, it is written by one
     INT8 kernel and read back by the next.
-    Conditions: `with-activations` -- both convolutions carry a fused activation;
-    `int8` -- both run in INT8 (``--precision int8``, or fed by DequantizeLinear)
+    Conditions: `int8` -- both run in INT8 (``--precision int8``, or fed by DequantizeLinear)
     (TensorRT only); `sm-7.2-or-newer` (TensorRT only); `single-consumer` -- the
     depthwise output is read by the 1x1 convolution (through its Q/DQ) only;
     `convs-separate-on-rtx` (TensorRT-RTX only).
@@ -59,7 +69,8 @@ class DepthwiseSeparable(Rule):
         return frozenset({"Conv"})
 
     def find(self, state):
-        """Anchor on 1x1 Conv layers; walk back through Q/DQ layers to a depthwise Conv."""
+        """Anchor on 1x1 Conv layers with a fused activation; walk back through Q/DQ layers
+        to a depthwise Conv layer with a fused activation."""
         graph = state.graph
         for pw in state.layers_of_kinds(["Conv"]):
             if pw.host is None or not _is_pointwise_conv(state, graph.nodes[pw.host]):
@@ -80,18 +91,11 @@ class DepthwiseSeparable(Rule):
                     t = state.resolve(graph.nodes[layer.nodes[0]].inputs[0])
                     continue
                 if (layer.kind == "Conv" and layer.host is not None
-                        and _is_depthwise(state, graph.nodes[layer.host])):
+                        and _is_depthwise(state, graph.nodes[layer.host])
+                        and _has_activation(state, layer) and _has_activation(state, pw)):
                     names = {"pw": pw, **{f"qdq{i}": q for i, q in enumerate(between)}, "dw": layer}
                     yield Match(self, names, {}, [pw, *between, layer], state)
                 break
-
-    @check("with-activations")
-    def activations(self, m, ctx):
-        bare = [m.layer(k).host for k in ("dw", "pw") if not _has_activation(m.state, m.layer(k))]
-        if not bare:
-            return None
-        return (f"{' and '.join(bare)} {'has' if len(bare) == 1 else 'have'} no fused activation; "
-                "the fusion needs an activation after each convolution")
 
     @check("int8", targets=("tensorrt",))
     def int8(self, m, ctx):

@@ -52,7 +52,7 @@ class GeluTanh(Rule):
     def constants(self, m, ctx):
         return constants_mismatch(m, [
             ("beta", SQRT_2_OVER_PI, "sqrt(2/pi)"), ("kappa", KAPPA, "0.044715"),
-            ("k_cube", 3.0, "the exponent 3"), ("one", 1.0, "1"), ("half", 0.5, "0.5"),
+            ("k_cube", 3.0, "3"), ("one", 1.0, "1"), ("half", 0.5, "0.5"),
         ], "GELU (tanh)")
 
     @check("single-consumer")

@@ -70,6 +70,63 @@ def linear_reads(state, layer, x: str) -> bool:
     return layer.kind in LINEAR_KINDS and bool(ins) and ins[0] == x
 
 
+#: Layer kinds that can follow an MLP element.
+TAIL_KINDS = tuple(dict.fromkeys(LINEAR_KINDS + ACTIVATIONS + ("Add", "PointWise")))
+
+
+def incoming(state, tail) -> tuple[object, str | None]:
+    """The MLP element ``tail`` extends: ``(head, tensor)`` when ``tail`` reads the output
+    of a MatMul / FullyConnected / MLP layer ``head`` as its data input and is a linear
+    layer or an epilogue for it; ``(None, None)`` otherwise."""
+    for x in dict.fromkeys(t for t in state.layer_inputs(tail) if t and not state.is_constant(t)):
+        head = state.producer_layer(x)
+        if head is None or head is tail or head.kind not in LINEAR_KINDS:
+            continue
+        if linear_reads(state, tail, x) or epilogue_reads(state, head, tail, x):
+            return head, x
+    return None, None
+
+
+def _count(linear, layer) -> int:
+    return sum(1 for n in layer.nodes if n in linear)
+
+
+def alive_incoming(state, linear, layer) -> bool:
+    """``layer`` extends an element whose output only it reads, within 31 layers."""
+    head, _ = incoming(state, layer)
+    if head is None or _count(linear, head) + _count(linear, layer) > MAX_MLP_LAYERS:
+        return False
+    readers, graph_output = reader_layers(state, head)
+    return readers == [layer] and not graph_output
+
+
+def chain_count(state, linear, layer) -> int:
+    """MatMul/FullyConnected layers in the chain through ``layer`` (links whose earlier
+    element has one reader)."""
+    seen = {id(layer)}
+    total = _count(linear, layer)
+    node = layer
+    while alive_incoming(state, linear, node):
+        node, _ = incoming(state, node)
+        if id(node) in seen:
+            break
+        seen.add(id(node))
+        total += _count(linear, node)
+    node = layer
+    while True:
+        readers, graph_output = reader_layers(state, node)
+        if len(readers) != 1 or graph_output or id(readers[0]) in seen:
+            break
+        nxt = readers[0]
+        head, _ = incoming(state, nxt)
+        if head is not node:
+            break
+        seen.add(id(nxt))
+        total += _count(linear, nxt)
+        node = nxt
+    return total
+
+
 class Mlp(Rule):
     """MatMul / FullyConnected layers and their epilogues fuse into one MLP layer
     (``N-layer MLP``).
@@ -115,18 +172,20 @@ class Mlp(Rule):
     _linear: frozenset = frozenset()
 
     def find(self, state):
+        """Every link ``head -> tail``, anchored on the tail (the engine's later rounds only
+        revisit layers downstream of a change). All links of a chain are proposed at once
+        and merge in a few rounds; a chain of more than 31 MatMul/FullyConnected layers
+        grows from its front one link per round instead, so it splits where TensorRT's MLP
+        would (31 layers, then a new MLP), not in halves."""
         graph = state.graph
         self._linear = frozenset(n for n, node in graph.nodes.items() if node.op_type in LINEAR_OPS)
-        for head in state.layers_of_kinds(LINEAR_KINDS):
-            outs = state.layer_outputs(head)
-            readers, _ = reader_layers(state, head)
-            for tail in readers:
-                ins = state.layer_inputs(tail)
-                x = next((t for t in outs if t in ins), None)
-                if x is None:
-                    continue
-                if linear_reads(state, tail, x) or epilogue_reads(state, head, tail, x):
-                    yield Match(self, {"head": head, "tail": tail}, {"x": x}, [tail, head], state)
+        for tail in state.layers_of_kinds(TAIL_KINDS):
+            head, x = incoming(state, tail)
+            if head is None:
+                continue
+            if chain_count(state, self._linear, head) > MAX_MLP_LAYERS and alive_incoming(state, self._linear, head):
+                continue
+            yield Match(self, {"head": head, "tail": tail}, {"x": x}, [tail, head], state)
 
     def layer_name(self, nodes, kind):
         return f"{sum(1 for n in nodes if n in self._linear)}-layer MLP"

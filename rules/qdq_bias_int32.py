@@ -60,10 +60,10 @@ class QdqBiasInt32(Rule):
             if sx is not None and sw is not None:
                 a, b = qdq_scale(state, sx), qdq_scale(state, sw)
                 if a is not None and b is not None:
-                    scale = (f" (TensorRT computes it as S_input * S_weight = "
+                    scale = (" (here "
                              f"{fmt_values(np.asarray(a, np.float64) * np.asarray(b, np.float64))})")
         return (f"{dq.name} dequantizes the INT32 tensor {dq.inputs[0]}, {role}; TensorRT's parser "
                 "rejects it (\"input has type Int32 but must have type FP8, FP4, Int4, Int8, or "
-                f"UInt8\"): keep the bias a float initializer, TensorRT quantizes it with the "
-                f"scale S_weight * S_input{scale} (onnxruntime.quantization: "
+                f"UInt8\"): keep the bias a float initializer, TensorRT quantizes it itself with "
+                f"the scale S_weight * S_input{scale} (onnxruntime.quantization: "
                 "extra_options={'QuantizeBias': False})")

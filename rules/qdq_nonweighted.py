@@ -54,6 +54,8 @@ class QdqNonweighted(Rule):
         """One match per node with a dequantized input and a quantized output."""
         graph = state.graph
         for layer in state.live_layers():
+            if state.candidates is not None and id(layer) not in state.candidates:
+                continue  # a later round: only layers downstream of the last changes
             if layer.kind in SKIP or any(code in layer.rules for code in INT8_RULES):
                 continue
             outs = state.layer_outputs(layer)

@@ -1,6 +1,6 @@
-"""TRT111 conv-pool: fires on Conv (with its fused activation) -> MaxPool / AveragePool;
-missed on a precision change (INT8 conv, FLOAT pooling output), a second reader, and
-always on TensorRT-RTX."""
+"""TRT111 conv-pool: fires on Conv (with its fused activation) -> MaxPool / AveragePool in
+INT8; missed on a precision change (INT8 conv, FLOAT pooling output), outside INT8, on a
+second reader, and always on TensorRT-RTX."""
 
 import numpy as np
 from onnx import TensorProto
@@ -18,7 +18,7 @@ def test_conv_relu_maxpool_is_one_layer():
     y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
     y = g.node("Relu", [y], name="relu1")
     y = maxpool(g, y)
-    report = analyze(g.model([y]))
+    report = analyze(g.model([y]), precision="int8")
     layer = report.layer_of("pool1")
     assert layer.nodes == ("conv1", "relu1", "pool1")
     assert layer.name == "conv1 + relu1 + pool1"
@@ -30,7 +30,29 @@ def test_conv_average_pool_fuses():
     g = GraphBuilder()
     y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
     y = g.node("AveragePool", [y], name="pool1", kernel_shape=[2, 2], strides=[2, 2])
-    assert analyze(g.model([y])).layer_of("pool1").nodes == ("conv1", "pool1")
+    assert analyze(g.model([y]), precision="int8").layer_of("pool1").nodes == ("conv1", "pool1")
+
+
+def test_missed_outside_int8():
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    y = g.node("Relu", [y], name="relu1")
+    y = maxpool(g, y)
+    report = analyze(g.model([y]), precision="fp16")
+    (missed,) = diagnostics(report, "TRT111", "missed")
+    assert missed.check == "int8"
+    assert missed.nodes == ("conv1", "relu1", "pool1")
+    assert "FP16" in missed.reason
+    assert report.layer_of("pool1").nodes == ("pool1",)
+
+
+def test_global_average_pool_is_a_reduce_not_a_pooling():
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    y = g.node("GlobalAveragePool", [y], name="gap")
+    report = analyze(g.model([y]), precision="int8")
+    assert diagnostics(report, "TRT111") == []
+    assert report.layer_of("gap").nodes == ("gap",)
 
 
 def quantized_conv(g, name="conv1"):
@@ -71,7 +93,7 @@ def test_missed_when_conv_output_has_a_second_consumer():
     y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
     a = maxpool(g, y)
     b = g.node("Softmax", [y], name="side", axis=1)
-    (missed,) = diagnostics(analyze(g.model([a, b])), "TRT111", "missed")
+    (missed,) = diagnostics(analyze(g.model([a, b]), precision="int8"), "TRT111", "missed")
     assert missed.check == "single-consumer"
     assert missed.nodes == ("conv1", "pool1")
 

@@ -84,7 +84,7 @@ def test_missed_when_a_constant_is_wrong():
     (missed,) = diagnostics(report, "TRT201", "missed")
     assert missed.check == "constants-match-gelu"
     assert missed.nodes == GELU_NODES
-    assert "div uses 1.5" in missed.reason and "1.4142136" in missed.reason
+    assert "div uses 1.5 where GELU (erf) needs sqrt(2) = 1.4142136" in missed.reason
     # not a GELU layer: the five ops are plain pointwise ops, joined by the PointWise fusion
     assert report.layer_of("erf").kind == "PointWise"
     assert report.layer_of("erf").rules == ("TRT301",)

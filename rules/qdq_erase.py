@@ -1,0 +1,64 @@
+"""TRT408 qdq-erase."""
+
+from fusionlab.pattern import Var, op
+from fusionlab.rule import Rule, check
+
+from rules._common import lone_layer, live_readers, qparams, same_qparams
+
+
+class QdqErase(Rule):
+    """A DequantizeLinear followed by a QuantizeLinear with the same scale and zero_point is
+    a no-op pair: TensorRT erases it (Q -> DQ -> Q -> DQ becomes Q -> DQ).
+
+    What it fuses: DequantizeLinear -> QuantizeLinear (the middle pair of Q -> DQ -> Q ->
+    DQ, as exporters write it when both a layer's output and the next layer's input carry
+    a quantizer). Both nodes vanish; the readers of the QuantizeLinear read the first
+    quantized tensor. Runs in phase 10, before the other Q/DQ fusions.
+    Why it matters: the redundant pair costs two kernels (or two reformats) that only
+    round-trip the tensor through float.
+    Conditions: `equal-scales` -- the DequantizeLinear and the QuantizeLinear use the same
+    scale and zero_point (both values are named when they differ: the pair is then a
+    requantization, not a no-op); `single-consumer` -- the DequantizeLinear's output is read
+    by the QuantizeLinear only (a float reader still needs it).
+    TensorRT-RTX measured the same: the redundant pair vanishes (TENSORRT-RTX.md).
+    Source: TensorRT Developer Guide, "Q/DQ Fusion": Erase redundant Q/DQ nodes.
+    """
+
+    code = "TRT408"
+    name = "qdq-erase"
+    kind = "erase"
+    phase = 10
+    pattern = op.QuantizeLinear(op.DequantizeLinear(Var("x"), name="dq"), name="q")
+    cost = 2
+
+    def accept(self, b, state):
+        return all(lone_layer(state, layer.nodes[0]) is layer for layer in b.order)
+
+    def erased(self, m):
+        x = m.state.resolve(m.tensor("x"))
+        return [(m.layer("dq"), x), (m.layer("q"), x)]
+
+    def describe(self, m):
+        dq, q = m.node("dq"), m.node("q")
+        return (f"{dq.name} -> {q.name} dequantizes and requantizes with the same "
+                f"{qparams(m.state, q)}: a no-op pair, erased")
+
+    @check("equal-scales")
+    def equal(self, m, ctx):
+        dq, q = m.node("dq"), m.node("q")
+        if same_qparams(ctx.state, dq, q):
+            return None
+        return (f"{dq.name} dequantizes with {qparams(ctx.state, dq)} but {q.name} quantizes "
+                f"with {qparams(ctx.state, q)}; the pair is a no-op only with equal scale and "
+                "zero_point (this one requantizes)")
+
+    @check("single-consumer")
+    def single(self, m, ctx):
+        dq, q = m.node("dq"), m.node("q")
+        others = [n for n in live_readers(ctx.state, dq.outputs[0]) if n != q.name]
+        if dq.outputs[0] in ctx.graph.outputs:
+            others.append(f"<graph output {dq.outputs[0]}>")
+        if not others:
+            return None
+        return (f"{dq.name} output {dq.outputs[0]} is also read by {', '.join(others)}, which "
+                f"needs the float tensor; the pair can vanish only when {q.name} is its one reader")

@@ -1,0 +1,59 @@
+"""TRT402 qdq-bias-int32: lints the INT32 bias DequantizeLinear of ONNX Runtime's QDQ
+format (a parser rejection); quiet on a float bias."""
+
+import numpy as np
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def q(g, x, name, scale=0.05, zero=0):
+    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
+    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def dq(g, x, name, scale=0.05, zero=0):
+    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
+    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def qconv(g, x, cout, cin, name, k=3, bias=True):
+    """Conv whose weight is an INT8 initializer behind a per-channel DequantizeLinear
+    (ONNX Runtime's QDQ weights), with a float bias."""
+    w = g.const(g.rng.integers(-127, 128, [cout, cin, k, k]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+    ins = [x, w] + ([g.weight([cout])] if bias else [])
+    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+
+
+def ort_conv(g, x, name, bias_dtype):
+    w = dq(g, g.const(g.rng.integers(-127, 128, [16, 16, 3, 3]).astype(np.int8)), f"{name}_wdq", 0.02)
+    if bias_dtype == np.int32:
+        b = g.node("DequantizeLinear", [g.const(np.arange(1, 17, dtype=np.int32)),
+                                        g.const(np.float32(0.05 * 0.02)),
+                                        g.const(np.array(0, np.int32))], name=f"{name}_bias_dq")
+    else:
+        b = g.weight([16])
+    return g.node("Conv", [x, w, b], name=name, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+
+
+def test_int32_bias_dequantize_is_a_parser_rejection_naming_the_fix():
+    g = GraphBuilder()
+    y = ort_conv(g, dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in"), "conv1", np.int32)
+    report = analyze(g.model([y]), precision="int8")
+    (lint,) = diagnostics(report, "TRT402", "lint")
+    assert lint.check == "bias-unquantized"
+    assert lint.nodes == ("conv1_bias_dq",)
+    assert "the bias of conv1 (Conv)" in lint.reason
+    assert "here 0.001" in lint.reason  # S_input 0.05 * S_weight 0.02
+    assert "QuantizeBias" in lint.reason
+
+
+def test_float_bias_is_not_reported():
+    g = GraphBuilder()
+    y = ort_conv(g, dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in"), "conv1", np.float32)
+    report = analyze(g.model([y]), precision="int8")
+    assert not diagnostics(report, "TRT402")

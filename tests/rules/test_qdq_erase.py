@@ -1,0 +1,68 @@
+"""TRT408 qdq-erase: fires on Q -> DQ -> Q -> DQ with one scale (the middle pair
+vanishes); missed on different scales and on a float reader of the middle DQ."""
+
+import numpy as np
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def q(g, x, name, scale=0.05, zero=0):
+    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
+    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def dq(g, x, name, scale=0.05, zero=0):
+    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
+    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def qconv(g, x, cout, cin, name, k=3, bias=True):
+    """Conv whose weight is an INT8 initializer behind a per-channel DequantizeLinear
+    (ONNX Runtime's QDQ weights), with a float bias."""
+    w = g.const(g.rng.integers(-127, 128, [cout, cin, k, k]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+    ins = [x, w] + ([g.weight([cout])] if bias else [])
+    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+
+
+def chain(g, s1=0.05, s2=0.05):
+    y = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q1", s1), "dq1", s1)
+    return dq(g, q(g, y, "q2", s2), "dq2", s2)
+
+
+def test_redundant_middle_pair_is_erased():
+    g = GraphBuilder()
+    y = qconv(g, chain(g), 16, 16, "conv1")
+    report = analyze(g.model([y]), precision="int8")
+    assert {"dq1", "q2"} <= set(report.absorbed)
+    (absorbed,) = diagnostics(report, "TRT408", "absorbed")
+    assert absorbed.nodes == ("dq1", "q2")
+    assert report.layer_of("q1").nodes == ("q1",)
+    assert report.layer_of("conv1").nodes == ("dq2", "conv1")  # dq2 now reads q1's INT8 tensor
+
+
+def test_missed_when_the_scales_differ():
+    g = GraphBuilder()
+    y = qconv(g, chain(g, 0.05, 0.1), 16, 16, "conv1")
+    report = analyze(g.model([y]), precision="int8")
+    (missed,) = diagnostics(report, "TRT408", "missed")
+    assert missed.check == "equal-scales"
+    assert missed.nodes == ("dq1", "q2")
+    assert "scale 0.05" in missed.reason and "scale 0.1" in missed.reason
+    assert not report.absorbed or "q2" not in report.absorbed
+
+
+def test_missed_when_the_middle_dq_has_a_float_reader():
+    g = GraphBuilder()
+    y = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q1"), "dq1")
+    side = g.node("Sigmoid", [y], name="sig")
+    y = dq(g, q(g, y, "q2"), "dq2")
+    report = analyze(g.model([y, side]), precision="int8")
+    (missed,) = diagnostics(report, "TRT408", "missed")
+    assert missed.check == "single-consumer"
+    assert missed.nodes == ("dq1", "q2")
+    assert "sig" in missed.reason

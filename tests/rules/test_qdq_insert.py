@@ -1,0 +1,61 @@
+"""TRT407 qdq-insert: fires on DQ -> MaxPool -> float and float -> MaxPool -> Q (TensorRT
+inserts the missing pair); missed on an AveragePool (max(abs(x)) not preserved)."""
+
+import numpy as np
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def q(g, x, name, scale=0.05, zero=0):
+    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
+    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def dq(g, x, name, scale=0.05, zero=0):
+    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
+    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def qconv(g, x, cout, cin, name, k=3, bias=True):
+    """Conv whose weight is an INT8 initializer behind a per-channel DequantizeLinear
+    (ONNX Runtime's QDQ weights), with a float bias."""
+    w = g.const(g.rng.integers(-127, 128, [cout, cin, k, k]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+    ins = [x, w] + ([g.weight([cout])] if bias else [])
+    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+
+
+def test_dq_maxpool_with_a_float_reader_runs_in_int8():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in")
+    y = g.node("MaxPool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    y = g.node("Sigmoid", [y], name="sig")
+    report = analyze(g.model([y]), precision="int8")
+    layer = report.layer_of("pool")
+    assert layer.nodes == ("dq_in", "pool")
+    assert layer.kind == "MaxPool" and layer.rules == ("TRT407",)
+    assert "inserts the missing Q/DQ pair after pool" in diagnostics(report, "TRT407", "predicted")[0].reason
+
+
+def test_float_maxpool_followed_by_q_runs_in_int8():
+    g = GraphBuilder()
+    y = g.node("GlobalMaxPool", [g.input("x", [1, 16, 8, 8])], name="gmp")
+    y = dq(g, q(g, y, "q_out"), "dq_out")
+    report = analyze(g.model([g.node("Sigmoid", [y], name="sig")]), precision="int8")
+    assert report.layer_of("gmp").nodes == ("gmp", "q_out")
+
+
+def test_missed_on_an_average_pool_with_a_dq_only():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in")
+    y = g.node("AveragePool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    report = analyze(g.model([g.node("Sigmoid", [y], name="sig")]), precision="int8")
+    (missed,) = diagnostics(report, "TRT407", "missed")
+    assert missed.check == "max-abs-preserved"
+    assert missed.nodes == ("dq_in", "pool")
+    assert "AveragePool" in missed.reason and "no QuantizeLinear on its output" in missed.reason
+    assert report.layer_of("pool").nodes == ("pool",)

@@ -1,0 +1,87 @@
+"""TRT404 qdq-output: fires on INT8 conv (+ relu) -> Q; missed when the conv output is
+also read in float or quantized with another scale; not on TensorRT-RTX."""
+
+import numpy as np
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def q(g, x, name, scale=0.05, zero=0):
+    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
+    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def dq(g, x, name, scale=0.05, zero=0):
+    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
+    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def qconv(g, x, cout, cin, name, k=3, bias=True):
+    """Conv whose weight is an INT8 initializer behind a per-channel DequantizeLinear
+    (ONNX Runtime's QDQ weights), with a float bias."""
+    w = g.const(g.rng.integers(-127, 128, [cout, cin, k, k]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+    ins = [x, w] + ([g.weight([cout])] if bias else [])
+    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+
+
+def int8_conv_relu(g):
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    return g.node("Relu", [qconv(g, x, 32, 32, "conv1")], name="relu1")
+
+
+def test_output_q_fuses_into_the_int8_conv_relu_layer():
+    g = GraphBuilder()
+    y = q(g, int8_conv_relu(g), "q_out", scale=0.1)
+    y = qconv(g, dq(g, y, "dq_next", scale=0.1), 32, 32, "conv2")
+    report = analyze(g.model([y]), precision="int8")
+    layer = report.layer_of("q_out")
+    assert layer.nodes == ("dq_in", "conv1", "relu1", "q_out")
+    assert layer.name == "dq_in + conv1 + relu1 + q_out"
+    assert layer.rules[-1] == "TRT404"
+    assert report.layer_of("dq_next").nodes == ("dq_next", "conv2")
+    assert diagnostics(report, "TRT404", "predicted")[0].nodes == ("dq_in", "conv1", "relu1", "q_out")
+
+
+def test_two_qs_with_one_scale_both_fuse():
+    g = GraphBuilder()
+    y = int8_conv_relu(g)
+    a, b = q(g, y, "q_a", 0.1), q(g, y, "q_b", 0.1)
+    report = analyze(g.model([a, b]), precision="int8")
+    assert report.layer_of("q_a").nodes == ("dq_in", "conv1", "relu1", "q_a", "q_b")
+
+
+def test_missed_when_the_conv_output_is_also_read_in_float():
+    g = GraphBuilder()
+    y = int8_conv_relu(g)
+    a = q(g, y, "q_out", 0.1)
+    b = g.node("Sigmoid", [y], name="sig")
+    report = analyze(g.model([a, b]), precision="int8")
+    (missed,) = diagnostics(report, "TRT404", "missed")
+    assert missed.check == "single-consumer"
+    assert missed.nodes == ("dq_in", "conv1", "relu1", "q_out")
+    assert "sig" in missed.reason
+    assert report.layer_of("q_out").nodes == ("q_out",)
+
+
+def test_missed_when_a_second_q_uses_another_scale():
+    g = GraphBuilder()
+    y = int8_conv_relu(g)
+    a, b = q(g, y, "q_a", 0.1), q(g, y, "q_b", 0.2)
+    report = analyze(g.model([a, b]), precision="int8")
+    (missed,) = diagnostics(report, "TRT404", "missed")
+    assert missed.check == "single-consumer"
+    assert missed.nodes == ("dq_in", "conv1", "relu1", "q_a")
+    assert "q_b (another scale)" in missed.reason
+
+
+def test_tensorrt_rtx_keeps_the_output_q_apart():
+    g = GraphBuilder()
+    y = q(g, int8_conv_relu(g), "q_out", 0.1)
+    report = analyze(g.model([y]), target="tensorrt-rtx")
+    assert report.layer_of("q_out").nodes == ("q_out",)
+    assert not diagnostics(report, "TRT404")

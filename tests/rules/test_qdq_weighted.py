@@ -1,0 +1,127 @@
+"""TRT403 qdq-weighted: fires on [DQ(x), DQ(w)] -> Conv / Gemm; missed on a non-zero
+zero_point, float or UINT8 weights and an INT32 bias behind a DequantizeLinear."""
+
+import numpy as np
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def q(g, x, name, scale=0.05, zero=0):
+    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
+    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def dq(g, x, name, scale=0.05, zero=0):
+    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
+    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def qconv(g, x, cout, cin, name, k=3, bias=True):
+    """Conv whose weight is an INT8 initializer behind a per-channel DequantizeLinear
+    (ONNX Runtime's QDQ weights), with a float bias."""
+    w = g.const(g.rng.integers(-127, 128, [cout, cin, k, k]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+    ins = [x, w] + ([g.weight([cout])] if bias else [])
+    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+
+
+def test_input_and_weight_dq_fuse_into_an_int8_conv_and_the_input_q_stays_apart():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    y = qconv(g, x, 32, 32, "conv1")
+    report = analyze(g.model([y]), precision="int8")
+    layer = report.layer_of("conv1")
+    assert layer.nodes == ("dq_in", "conv1")
+    assert layer.kind == "Conv" and "TRT403" in layer.rules
+    assert report.layer_of("q_in").nodes == ("q_in",)
+    assert "conv1_wdq" in report.absorbed  # weights quantized once, at build time
+    (pred,) = diagnostics(report, "TRT403", "predicted")
+    assert pred.nodes == ("dq_in", "conv1") and "conv1_wdq" in pred.reason
+
+
+def test_conv_relu_after_the_q_dq_fusion_is_one_int8_layer():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    y = g.node("Relu", [qconv(g, x, 32, 32, "conv1")], name="relu1")
+    report = analyze(g.model([y]), precision="int8")
+    assert report.layer_of("relu1").nodes == ("dq_in", "conv1", "relu1")
+
+
+def test_gemm_with_dequantized_weight_fuses_and_then_becomes_fully_connected():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [4, 64]), "q_in"), "dq_in")
+    w = g.const(g.rng.integers(-127, 128, [10, 64]).astype(np.int8))
+    w = dq(g, w, "w_dq", scale=0.02)
+    y = g.node("Gemm", [x, w, g.weight([10])], name="fc", transB=1)
+    report = analyze(g.model([y]), precision="int8")
+    layer = report.layer_of("fc")
+    assert layer.nodes == ("dq_in", "fc")
+    assert "TRT403" in layer.rules and layer.kind == "FullyConnected"
+
+
+def test_a_dq_read_by_two_convs_goes_to_the_first_and_both_run_in_int8():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    a = qconv(g, x, 32, 32, "conv_a")
+    b = qconv(g, x, 32, 32, "conv_b", k=1)
+    report = analyze(g.model([a, b]), precision="int8")
+    assert report.layer_of("conv_a").nodes == ("dq_in", "conv_a")
+    assert report.layer_of("conv_b").nodes == ("conv_b",)
+    assert "TRT403" in report.layer_of("conv_b").rules
+    assert not diagnostics(report, "TRT403", "missed")
+
+
+def test_missed_when_the_input_zero_point_is_not_zero():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in", zero=3), "dq_in", zero=3)
+    y = qconv(g, x, 32, 32, "conv1")
+    report = analyze(g.model([y]), precision="int8")
+    (missed,) = diagnostics(report, "TRT403", "missed")
+    assert missed.check == "zero-point-is-zero"
+    assert missed.nodes == ("dq_in", "conv1")
+    assert "dq_in" in missed.reason and "= 3" in missed.reason
+    assert report.layer_of("conv1").nodes == ("conv1",)
+
+
+def test_missed_when_the_weight_is_float_without_dequantize():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    y = g.conv(x, 32, name="conv1")
+    report = analyze(g.model([y]), precision="int8")
+    (missed,) = diagnostics(report, "TRT403", "missed")
+    assert missed.check == "weights-int8"
+    assert missed.nodes == ("dq_in", "conv1")
+    assert "FLOAT constant without a DequantizeLinear" in missed.reason
+
+
+def test_missed_when_the_weights_are_uint8():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    w = g.const(g.rng.integers(0, 255, [32, 32, 3, 3]).astype(np.uint8))
+    w = g.node("DequantizeLinear", [w, g.const(np.float32(0.01)), g.const(np.array(0, np.uint8))],
+               name="w_dq")
+    y = g.node("Conv", [x, w], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    report = analyze(g.model([y]), precision="int8")
+    (missed,) = diagnostics(report, "TRT403", "missed")
+    assert missed.check == "weights-int8"
+    assert missed.nodes == ("dq_in", "conv1")
+    assert "UINT8" in missed.reason and "w_dq" in missed.reason
+
+
+def test_missed_when_the_bias_is_an_int32_tensor_behind_a_dequantize():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    w = dq(g, g.const(g.rng.integers(-127, 128, [32, 32, 3, 3]).astype(np.int8)), "w_dq", 0.01)
+    bias = g.node("DequantizeLinear", [g.const(np.arange(1, 33, dtype=np.int32)),
+                                       g.const(np.float32(0.0005)), g.const(np.array(0, np.int32))],
+                  name="bias_dq")
+    y = g.node("Conv", [x, w, bias], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    report = analyze(g.model([y]), precision="int8")
+    (missed,) = diagnostics(report, "TRT403", "missed")
+    assert missed.check == "bias-unquantized"
+    assert missed.nodes == ("dq_in", "conv1")
+    assert "bias_dq" in missed.reason and "INT32" in missed.reason
