@@ -38,6 +38,8 @@ from fusionlab.graph import Graph
 from fusionlab.rule import PRECISIONS, TARGETS, Context, Match, Rule
 
 MAX_ROUNDS = 64
+#: ONNX ops that quantize a constant into another constant (see LayerState.is_constant).
+QUANTIZE_OPS = ("QuantizeLinear", "DequantizeLinear")
 #: Rounds after the first revisit layers this many hops downstream of a change, at least.
 MIN_DEPTH = 8
 
@@ -115,8 +117,18 @@ class LayerState:
         return tuple(seen)
 
     def is_constant(self, tensor: str) -> bool:
-        tensor = self.resolve(tensor)
-        return tensor in self.folded or self.graph.is_constant(tensor)
+        """Initializers, Constant outputs, folded tensors, and quantized weights: the output
+        of a QuantizeLinear / DequantizeLinear of a constant (TensorRT quantizes weights
+        once, at build time; the Q/DQ node itself stays for the Q/DQ rules to place)."""
+        for _ in range(3):
+            tensor = self.resolve(tensor)
+            if tensor in self.folded or self.graph.is_constant(tensor):
+                return True
+            node = self.graph.node_of(tensor)
+            if node is None or node.op_type not in QUANTIZE_OPS:
+                return False
+            tensor = node.inputs[0]
+        return False
 
     def const_value(self, tensor: str) -> np.ndarray | None:
         tensor = self.resolve(tensor)
@@ -328,8 +340,8 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict, 
         if key in applied:
             continue
         homes = {id(state.layer_of[n]) for n in m.nodes if n not in state.absorbed}
-        if len(homes) <= 1:
-            continue
+        if len(homes) <= 1 or winner.code == m.rule.code:
+            continue  # subsumed, or a rule overlapping itself (chains grow across rounds)
         rule = m.rule
         taken = [n for n in m.nodes if state.layer_of[n].rules and winner.code in state.layer_of[n].rules]
         reason = (f"{', '.join(taken) or ', '.join(m.nodes)} already fused by {winner.code} {winner.name}, "

@@ -132,6 +132,51 @@ def bypass(node: "gs.Node", becomes: "gs.Tensor") -> None:
     node.inputs.clear()
 
 
+def erase(graph: "gs.Graph", node: "gs.Node", keep: "gs.Tensor") -> None:
+    """Erase ``node`` whose first output equals ``keep`` (an identity): its readers read
+    ``keep``. When that output is a graph output, ``keep``'s producer writes the graph
+    output instead (so output names stay).
+
+    Raises:
+        CannotRewrite: the output is a graph output and ``keep`` is a graph input, a
+            constant, another graph output or read by other nodes (renaming it would
+            change the graph's interface or another reader).
+    """
+    out = node.outputs[0]
+    if out in graph.outputs:
+        producer = keep.inputs[0] if len(keep.inputs) == 1 else None
+        readers = [c for c in keep.outputs if c is not node]
+        if producer is None or keep in graph.inputs or keep in graph.outputs or readers:
+            why = ("a graph input" if keep in graph.inputs else "a constant" if producer is None
+                   else "a graph output" if keep in graph.outputs else f"also read by {readers[0].name}")
+            raise CannotRewrite(f"{node.name} writes graph output {out.name} from {keep.name}, which is "
+                                f"{why}; erasing it would rename a graph output")
+        node.outputs.clear()
+        node.inputs.clear()
+        producer.outputs[producer.outputs.index(keep)] = out
+        return
+    bypass(node, keep)
+
+
+def qdq_pair(graph: "gs.Graph", x: "gs.Tensor", scale: "gs.Tensor", zero_point: "gs.Tensor | None",
+             axis: int | None, stem: str, out: "gs.Tensor | None" = None) -> "gs.Tensor":
+    """Add QuantizeLinear -> DequantizeLinear on ``x`` (same scale, zero_point and axis);
+    returns the dequantized tensor (``out`` when given, else a new one)."""
+    import onnx_graphsurgeon as gs
+
+    attrs = {} if axis is None else {"axis": int(axis)}
+    qin = [x, scale] + ([zero_point] if zero_point is not None else [])
+    q_out = gs.Variable(fresh_name(graph, f"{stem}_q_out"),
+                        dtype=zero_point.dtype if zero_point is not None else np.int8)
+    graph.nodes.append(gs.Node("QuantizeLinear", fresh_name(graph, f"{stem}_QuantizeLinear"), attrs,
+                               inputs=qin, outputs=[q_out]))
+    dq_out = out if out is not None else gs.Variable(fresh_name(graph, f"{stem}_dq_out"), dtype=x.dtype)
+    graph.nodes.append(gs.Node("DequantizeLinear", fresh_name(graph, f"{stem}_DequantizeLinear"), attrs,
+                               inputs=[q_out, scale] + ([zero_point] if zero_point is not None else []),
+                               outputs=[dq_out]))
+    return dq_out
+
+
 # ----------------------------------------------------------------- the report
 @dataclass
 class Change:
@@ -465,7 +510,7 @@ def _candidates(report, selected: dict, refused: dict) -> list[tuple[Any, "Match
         if pass_name is None or d.status not in rule.rewrites_on:
             continue
         if d.status == "missed" and rule.fixes is not None and d.check not in rule.fixes:
-            key = (rule.code, d.nodes, d.check)
+            key = (rule.code, d.check, d.reason)  # the same finding may come with 2 node sets
             refused.setdefault(key, Refusal(pass_name, rule.code, rule.name, d.nodes, d.check, d.reason))
             continue
         items.append((d, m, pass_name))
@@ -505,7 +550,7 @@ def _apply(model: onnx.ModelProto, items, round_no: int, stamps: dict | None,
                 raise RuntimeError(f"rewrite pass {pass_name} ({rule.code}) edited the graph and then "
                                    f"raised CannotRewrite on {', '.join(m.nodes)}") from None
             if refused is not None:
-                key = (rule.code, d.nodes, d.check)
+                key = (rule.code, d.check, exc.reason)
                 refused.setdefault(key, Refusal(pass_name, rule.code, rule.name, d.nodes, d.check, exc.reason))
             continue
         except Exception as exc:

@@ -457,11 +457,12 @@ def first_reader(state, tensor: str) -> str | None:
 
 
 def owned_dq_layer(state, dq, reader: str):
-    """The layer of DequantizeLinear ``dq`` when it is still free and ``reader`` is its
-    first reader. TensorRT duplicates a DequantizeLinear read by several layers (each
-    reads the INT8 tensor); a node sits in one predicted layer only, so the first reader
-    gets it and the others fuse without it."""
-    if dq is None or first_reader(state, dq.outputs[0]) != reader:
+    """The layer of DequantizeLinear ``dq`` when it is still free and ``reader`` is its only
+    live reader. A DequantizeLinear read by several layers stays its own layer: TensorRT
+    duplicates it for each reader (each reads the INT8 tensor), but a node sits in one
+    predicted layer only, and inside one reader's layer its output would look like that
+    layer's output to the other readers' patterns."""
+    if dq is None or live_readers(state, dq.outputs[0]) != [reader]:
         return None
     return lone_layer(state, dq.name)
 
@@ -510,6 +511,16 @@ def node_match(rule, state, node, name: str = "node") -> Match:
 
     layer = Layer([node.name], node.op_type, node.name, node.index)
     return Match(rule, {name: layer}, {}, [layer], state)
+
+
+def nodes_match(rule, state, named: dict, tensors: dict | None = None) -> Match:
+    """A match on the given ONNX nodes alone (``{binding: node}``, the first is the
+    anchor), whatever layers they sit in: for a structure that is only ever reported as
+    missed, so that its diagnostic names the same nodes in every round."""
+    from fusionlab.engine import Layer
+
+    layers = {name: Layer([n.name], n.op_type, n.name, n.index) for name, n in named.items()}
+    return Match(rule, layers, dict(tensors or {}), list(layers.values()), state)
 
 
 def traces_to_graph_input(state, tensor: str) -> str | None:

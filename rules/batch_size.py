@@ -14,8 +14,7 @@ MIN_REPORTED = 32
 
 
 class BatchSize(Rule):
-    """A MatMul or FullyConnected whose batch (rows M) is not a multiple of 32 in FP16 /
-    INT8, or exceeds 2^16.
+    """A MatMul / Gemm batch (rows M) not a multiple of 32 in FP16 / INT8, or over 2^16.
 
     What it fuses: nothing; a lint on every MatMul and Gemm. Its batch is M, the product
     of the first input's dimensions except the last (K): [B, S, H] x [H, N] has M = B*S.

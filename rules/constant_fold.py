@@ -13,7 +13,9 @@ class ConstantFold(Rule):
     What it fuses: Constant nodes, and any node whose every input is an initializer, a
     Constant or an already folded tensor (shape arithmetic such as Shape -> Gather ->
     Unsqueeze -> Concat -> Reshape's shape input, when the input shape is static); also
-    Shape / Size of a tensor with a fully static shape.
+    Shape / Size of a tensor with a fully static shape. QuantizeLinear / DequantizeLinear
+    of constant weights are not folded: TensorRT fuses them into the weighted layer
+    (`weight + QuantizeLinear_8 + Conv_12`), which TRT403 qdq-weighted predicts.
     Why it matters: folded nodes produce no engine layer; what cannot be folded becomes a
     runtime shape computation.
     Conditions: none; a node with a non-constant input is simply not matched.
@@ -34,6 +36,7 @@ class ConstantFold(Rule):
             if len(layer.nodes) != 1 or node.domain not in ("", "ai.onnx"):
                 continue
             if node.op_type in ("If", "Loop", "Scan", "RandomNormal", "RandomUniform",
+                                "QuantizeLinear", "DequantizeLinear",
                                 "RandomNormalLike", "RandomUniformLike", "Multinomial"):
                 continue
             ins = [t for t in node.inputs if t]

@@ -7,8 +7,7 @@ from rules._common import node_match, runs_in_int8, weight_is_constant, weight_s
 
 
 class FcInt8(Rule):
-    """An INT8 matrix multiply with constant weights that does not become a convolution,
-    so it misses TensorRT's INT8 convolution kernels.
+    """An INT8 matrix multiply with constant weights that does not become a convolution.
 
     What it fuses: nothing; a lint on Gemm and MatMul with a constant weight (TensorRT's
     FullyConnected) that compute in INT8 (behind DequantizeLinear, or an implicitly

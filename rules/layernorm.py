@@ -3,7 +3,7 @@
 from fusionlab.pattern import Const, Var, op
 from fusionlab.rule import Rule, check, single_consumer
 
-from rules._common import constant_of, reduce_axes
+from rules._common import constant_of, has_qdq, reduce_axes
 
 
 def _pattern():
@@ -90,9 +90,7 @@ class LayerNorm(Rule):
 
     @check("not-int8-implicit", targets=("tensorrt",))
     def not_int8_implicit(self, m, ctx):
-        if ctx.precision != "int8":
-            return None
-        if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in ctx.graph.nodes.values()):
+        if ctx.precision != "int8" or has_qdq(ctx.graph):
             return None
         return ("the build is INT8 with implicit quantization (precision int8, no Q/DQ nodes); "
                 "TensorRT's LayerNorm fusion does not support implicit INT8 (NVIDIA/TensorRT#3230): "

@@ -183,8 +183,8 @@ class Mlp(Rule):
             head, x = incoming(state, tail)
             if head is None:
                 continue
-            if chain_count(state, self._linear, head) > MAX_MLP_LAYERS and alive_incoming(state, self._linear, head):
-                continue
+            if alive_incoming(state, self._linear, head) and chain_count(state, self._linear, head) > MAX_MLP_LAYERS:
+                continue  # a long chain grows from its front
             yield Match(self, {"head": head, "tail": tail}, {"x": x}, [tail, head], state)
 
     def layer_name(self, nodes, kind):

@@ -169,7 +169,7 @@ class PointWise(Rule):
             info = scale_info(ctx.state, layer)
             if info is None or info[0] != "channel":
                 continue
-            mode, node, const = info
+            _, node, const = info
             value = constant_of(ctx.state, ctx.state.resolve(const))
             shape = fmt_shape(value.shape) if value is not None else "unknown"
             what = (f"a BatchNormalization (a Scale in channel mode, {shape} scale)"

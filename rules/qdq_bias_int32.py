@@ -11,8 +11,7 @@ from rules._common import (WEIGHTED_OPS, dq_producer, fmt_values, node_match, qd
 
 
 class QdqBiasInt32(Rule):
-    """A DequantizeLinear of an INT32 tensor (a quantized bias), which TensorRT's ONNX
-    parser rejects.
+    """A DequantizeLinear of an INT32 tensor (a quantized bias): TensorRT's parser rejects it.
 
     What it fuses: nothing; a parser check on every DequantizeLinear whose input is INT32.
     onnxruntime.quantization's QDQ format writes every Conv / Gemm bias this way by

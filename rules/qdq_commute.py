@@ -8,8 +8,7 @@ from rules._common import (QDQ_COMMUTING, QDQ_NOT_COMMUTING, dq_producer, lone_l
 
 
 class QdqCommute(Rule):
-    """A data-movement node between a DequantizeLinear and a QuantizeLinear runs in INT8:
-    TensorRT moves the Q/DQ across it (``dq + maxpool + q``).
+    """A data-movement node between DQ and Q runs in INT8: the Q/DQ commute across it.
 
     What it fuses: DequantizeLinear -> phi -> QuantizeLinear, with phi a node that commutes
     with quantization: MaxPool, GlobalMaxPool, Transpose, Reshape, Flatten, Squeeze,
@@ -19,7 +18,8 @@ class QdqCommute(Rule):
     phi(DQ(x)) == DQ(phi(x))"), so phi reads and writes INT8 and the pair around it
     vanishes; fusionlab models this as one INT8 layer of phi's kind holding the three
     nodes. Runs in phase 10, before the weighted and non-weighted Q/DQ fusions. A
-    DequantizeLinear read by several layers goes to its first reader.
+    DequantizeLinear read by several layers stays its own layer (TensorRT duplicates it
+    for each reader; fusionlab keeps one copy) and phi still runs in INT8.
     Why it matters: the data movement runs on INT8 (a quarter of the bytes of FP32); if
     the Q/DQ cannot move, phi runs in float between a separate dequantize and quantize.
     Conditions: `commutes` -- phi is one of the ops above (the guide's examples, plus the

@@ -7,8 +7,7 @@ from rules._common import lone_layer, live_readers, qparams, same_qparams
 
 
 class QdqErase(Rule):
-    """A DequantizeLinear followed by a QuantizeLinear with the same scale and zero_point is
-    a no-op pair: TensorRT erases it (Q -> DQ -> Q -> DQ becomes Q -> DQ).
+    """A DequantizeLinear -> QuantizeLinear pair with equal scale and zero_point is erased.
 
     What it fuses: DequantizeLinear -> QuantizeLinear (the middle pair of Q -> DQ -> Q ->
     DQ, as exporters write it when both a layer's output and the next layer's input carry

@@ -11,8 +11,7 @@ MAX_POOLS = ("MaxPool", "GlobalMaxPool")
 
 
 class QdqInsert(Rule):
-    """A MaxPool with a Q/DQ on one side only runs in INT8: TensorRT inserts the missing
-    pair (``dq + maxpool`` or ``maxpool + q``).
+    """A MaxPool with Q/DQ on one side runs in INT8: TensorRT inserts the missing pair.
 
     What it fuses: a pooling node with a DequantizeLinear on its input and no
     QuantizeLinear on its output (DQ -> MaxPool -> float readers), or a QuantizeLinear on
@@ -81,8 +80,10 @@ class QdqInsert(Rule):
         pool = m.node("pool")
         if pool.op_type in MAX_POOLS:
             return None
-        have = "a DequantizeLinear on its input but no QuantizeLinear on its output" \
-            if "dq" in m.layers else "a QuantizeLinear on its output but no DequantizeLinear on its input"
+        if "dq" in m.layers:
+            have = "a DequantizeLinear on its input but no QuantizeLinear on its output"
+        else:
+            have = "a QuantizeLinear on its output but no DequantizeLinear on its input"
         return (f"{pool.name} ({pool.op_type}) has {have}; an average does not preserve "
                 "max(abs(x)), so TensorRT inserts no Q/DQ pair and it runs in float (quantize "
                 "both sides to run it in INT8)")

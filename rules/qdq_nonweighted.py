@@ -15,8 +15,7 @@ INT8_RULES = ("TRT403", "TRT405", "TRT406", "TRT407")
 
 
 class QdqNonweighted(Rule):
-    """A DequantizeLinear -> node -> QuantizeLinear sandwich fuses into one quantized layer
-    when the node has an INT8 implementation (``dq + relu + q``).
+    """DQ -> node -> Q fuses into one INT8 layer when the node has an INT8 implementation.
 
     What it fuses: DequantizeLinear on every non-constant input -> a non-weighted node ->
     QuantizeLinear, e.g. DQ -> Relu -> Q, DQ -> AveragePool -> Q, [DQ, DQ] -> Add -> Q
@@ -24,7 +23,8 @@ class QdqNonweighted(Rule):
     keeps the node's kind. Data-movement ops (MaxPool, Transpose, Reshape, Concat...) are
     TRT406 qdq-commute's; Conv / Gemm / MatMul are TRT403's. A fused PointWise layer
     counts when each of its ops has an INT8 implementation. A DequantizeLinear read by
-    several layers goes to its first reader (TensorRT duplicates it).
+    several layers stays its own layer (TensorRT duplicates it for each reader; fusionlab
+    keeps one copy) and the node still runs in INT8.
     Why it matters: the node reads and writes INT8; unfused, the DequantizeLinear and the
     QuantizeLinear are separate layers around a float node.
     Conditions: `int8-implementation` -- the node is one of the ops with an INT8

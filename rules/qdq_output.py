@@ -8,8 +8,7 @@ from rules._common import (WEIGHTED_KINDS, dq_producer, is_int8_layer, lone_laye
 
 
 class QdqOutput(Rule):
-    """The QuantizeLinear after an INT8 convolution or GEMM fuses into it: the layer writes
-    INT8 (``dq + conv + relu + q``).
+    """The QuantizeLinear after an INT8 convolution fuses into it (``conv + q``): INT8 output.
 
     What it fuses: a layer that computes in INT8 (a weighted layer that absorbed its
     DequantizeLinear inputs, TRT403, possibly with a fused BatchNormalization, ReLU or

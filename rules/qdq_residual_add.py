@@ -3,13 +3,12 @@
 from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
-from rules._common import (CONVS, WEIGHTED_KINDS, dq_producer, is_int8_layer, node_match,
+from rules._common import (CONVS, WEIGHTED_KINDS, dq_producer, is_int8_layer, nodes_match,
                            owned_dq_layer, q_producer, quantized_readers, residual_inputs)
 
 
 class QdqResidualAdd(Rule):
-    """The dequantized residual of an INT8 ``conv + add`` fuses into it; a float residual,
-    or a Q/DQ pair between the convolution and the Add, keeps the INT8 path from fusing.
+    """An INT8 ``conv + add`` reads its residual in INT8 when the residual is dequantized.
 
     What it fuses: an INT8 convolution (TRT403) that absorbed a residual Add (TRT104
     conv-eltwise) -> the DequantizeLinear of the Add's other operand: the layer reads the
@@ -64,11 +63,7 @@ class QdqResidualAdd(Rule):
                 dq = dq_producer(state, t)
                 if dq is None:
                     conv = state.graph.nodes[layer.host_or_first]
-                    m = node_match(self, state, conv, "conv")
-                    m.layers["add"] = node_match(self, state, add, "add").anchor
-                    m.order.append(m.layers["add"])
-                    m.tensors["other"] = t
-                    yield m
+                    yield nodes_match(self, state, {"conv": conv, "add": add}, {"other": t})
                     continue
                 mine = owned_dq_layer(state, dq, add.name)
                 if mine is not None:
@@ -92,12 +87,8 @@ class QdqResidualAdd(Rule):
                 qs, others = quantized_readers(state, q.inputs[0])
                 if others or len(graph.consumers.get(dq.outputs[0], ())) != 1:
                     continue  # the conv output or the DQ has other readers: not a pure split
-                m = node_match(self, state, src, "conv")
-                for name, node in (("q", q), ("dq", dq), ("add", add)):
-                    m.layers[name] = node_match(self, state, node, name).anchor
-                    m.order.append(m.layers[name])
-                m.tensors["split"] = t
-                yield m
+                yield nodes_match(self, state, {"conv": src, "q": q, "dq": dq, "add": add},
+                                  {"split": t})
                 break
 
     def describe(self, m):

@@ -15,8 +15,7 @@ WEIGHT_TYPES = (TensorProto.INT8, TensorProto.INT4, TensorProto.FLOAT8E4M3FN)
 
 
 class QdqWeighted(Rule):
-    """The DequantizeLinear of a weighted layer's input and of its weights fuse into the
-    layer, which then computes in INT8 (``dq + conv``).
+    """The input and weight DequantizeLinear of a Conv / Gemm fuse into it (``dq + conv``): INT8.
 
     What it fuses: [DequantizeLinear(activation), DequantizeLinear(weight)] -> Conv,
     ConvTranspose, Gemm, or MatMul with a constant weight. The fused layer keeps the
@@ -28,8 +27,10 @@ class QdqWeighted(Rule):
     to INT8"); when it is still a layer it joins the fused layer. The input
     DequantizeLinear's own producer, the QuantizeLinear of the activation, stays a
     separate layer (the network-input Q is a Reformat layer in TensorRT's INT8 MobileNet
-    engines, TREx test inputs). A DequantizeLinear read by several layers goes to the
-    first of them; TensorRT duplicates it, and the others still compute in INT8.
+    engines, TREx test inputs). A DequantizeLinear read by several layers (ResNet's block
+    input: the next convolution and the residual Add) stays its own layer: TensorRT
+    duplicates it for each reader, fusionlab keeps one copy, and every reading
+    convolution still computes in INT8.
     Why it matters: this is what makes a Q/DQ network run INT8 convolutions and GEMMs;
     unfused, the layer runs in float between a separate dequantize and quantize.
     Conditions: `input-dequantized` is the structure (input 0 comes from a
@@ -55,8 +56,8 @@ class QdqWeighted(Rule):
 
     def find(self, state):
         """One match per weighted layer whose input 0 comes from a DequantizeLinear (graph
-        level: also when that DQ went to another reader); the DQ joins only when this
-        layer is its first reader, the weight's Q/DQ only when not folded."""
+        level: also a DQ with other readers); the DQ joins only when this layer is its
+        only reader, the weight's Q/DQ only when not folded."""
         graph = state.graph
         for layer in state.layers_of_kinds(WEIGHTED_OPS):
             if layer.host is None or is_int8_layer(layer):
@@ -97,7 +98,9 @@ class QdqWeighted(Rule):
         wdq = weight_dq(m.state, conv)
         parts = [f"{dq.name} (input)" if dq is not None else "the input DequantizeLinear"]
         if wdq is not None:
-            folded = " (folded: the weights are quantized at build time)" if m.state.is_absorbed(wdq.name) else ""
+            folded = ""
+            if m.state.is_absorbed(wdq.name):
+                folded = " (folded: the weights are quantized at build time)"
             parts.append(f"{wdq.name} (weight){folded}")
         return f"{' and '.join(parts)} fuse into {conv.name}: an INT8 {conv.op_type} layer"
 

@@ -17,8 +17,7 @@ if hasattr(TensorProto, "FLOAT4E2M1"):
 
 
 class QdqZeroPoint(Rule):
-    """A QuantizeLinear or DequantizeLinear with a non-zero or unsigned zero_point, which
-    TensorRT's ONNX parser rejects.
+    """A Q/DQ node whose zero_point is non-zero or unsigned: TensorRT's ONNX parser rejects it.
 
     What it fuses: nothing; a parser check on every QuantizeLinear / DequantizeLinear of
     the model (fused, folded or not).

@@ -24,12 +24,14 @@ def tensor_core(ctx, node) -> tuple[int, str] | None:
             return (32, "INT8") if ctx.sm >= 7.2 else None
         dtype = ctx.graph.dtype(ctx.state.resolve(node.inputs[0]))
         if dtype in HALF:
-            return (8, HALF[dtype]) if ctx.sm >= (8.0 if dtype == TensorProto.BFLOAT16 else 7.0) else None
+            need = 8.0 if dtype == TensorProto.BFLOAT16 else 7.0
+            return (8, HALF[dtype]) if ctx.sm >= need else None
         return (4, "TF32") if ctx.sm >= 8.0 else None
     if runs_in_int8(ctx, node):
         return (32, "INT8") if ctx.sm >= 7.2 else None
     if ctx.precision in ("fp16", "bf16"):
-        return (8, ctx.precision.upper()) if ctx.sm >= (8.0 if ctx.precision == "bf16" else 7.0) else None
+        need = 8.0 if ctx.precision == "bf16" else 7.0
+        return (8, ctx.precision.upper()) if ctx.sm >= need else None
     return (4, "TF32") if ctx.sm >= 8.0 else None
 
 
@@ -46,8 +48,7 @@ def _misaligned(dims: list[tuple[str, int]], mult: int) -> str | None:
 
 
 class TcAlign(Rule):
-    """A convolution or matrix multiply whose channel / K / N sizes are not multiples of
-    the Tensor Core alignment of its precision.
+    """Conv channels or GEMM K / N that are not multiples of the Tensor Core alignment.
 
     What it fuses: nothing; a lint on Conv and ConvTranspose (input and output channels;
     per group for a grouped convolution) and on MatMul and Gemm (K and N of M x K times

@@ -1,8 +1,6 @@
 """TRT301 pointwise: groups of adjacent pointwise layers become one PointWise layer
 (PWN(...)); a group has one exit; channel-mode Scales and oversized groups are missed."""
 
-import numpy as np
-
 from fusionlab import analyze
 from fusionlab.testing import GraphBuilder, diagnostics
 

@@ -38,7 +38,8 @@ def test_dq_maxpool_with_a_float_reader_runs_in_int8():
     layer = report.layer_of("pool")
     assert layer.nodes == ("dq_in", "pool")
     assert layer.kind == "MaxPool" and layer.rules == ("TRT407",)
-    assert "inserts the missing Q/DQ pair after pool" in diagnostics(report, "TRT407", "predicted")[0].reason
+    (pred,) = diagnostics(report, "TRT407", "predicted")
+    assert "inserts the missing Q/DQ pair after pool" in pred.reason
 
 
 def test_float_maxpool_followed_by_q_runs_in_int8():

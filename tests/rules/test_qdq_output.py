@@ -85,3 +85,15 @@ def test_tensorrt_rtx_keeps_the_output_q_apart():
     report = analyze(g.model([y]), target="tensorrt-rtx")
     assert report.layer_of("q_out").nodes == ("q_out",)
     assert not diagnostics(report, "TRT404")
+
+
+def test_tensorrt_style_block_is_one_layer_with_batchnorm_relu_and_output_q():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    y = qconv(g, x, 32, 32, "conv1")
+    bn = [g.weight([32]), g.weight([32]), g.weight([32]), g.const(np.full(32, 0.5, np.float32))]
+    y = g.node("BatchNormalization", [y] + bn, name="bn1")
+    y = q(g, g.node("Relu", [y], name="relu1"), "q_out", 0.1)
+    report = analyze(g.model([y]), precision="int8")
+    assert report.layer_of("conv1").nodes == ("dq_in", "conv1", "bn1", "relu1", "q_out")
+    assert report.layer_of("q_in").nodes == ("q_in",)

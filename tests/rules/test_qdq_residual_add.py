@@ -58,7 +58,8 @@ def test_missed_when_the_residual_is_float():
     (missed,) = diagnostics(report, "TRT409", "missed")
     assert missed.check == "other-input-quantized"
     assert missed.nodes == ("conv1", "add")
-    assert "adds r from the network input" in missed.reason and "q_out runs as a separate layer" in missed.reason
+    assert "adds r from the network input" in missed.reason
+    assert "q_out runs as a separate layer" in missed.reason
     assert report.layer_of("q_out").nodes == ("q_out",)  # TRT404 does not fuse it
     assert not diagnostics(report, "TRT404")
 

@@ -63,16 +63,19 @@ def test_gemm_with_dequantized_weight_fuses_and_then_becomes_fully_connected():
     assert "TRT403" in layer.rules and layer.kind == "FullyConnected"
 
 
-def test_a_dq_read_by_two_convs_goes_to_the_first_and_both_run_in_int8():
+def test_a_dq_read_by_two_layers_stays_apart_and_both_convs_run_in_int8():
     g = GraphBuilder()
     x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
     a = qconv(g, x, 32, 32, "conv_a")
     b = qconv(g, x, 32, 32, "conv_b", k=1)
-    report = analyze(g.model([a, b]), precision="int8")
-    assert report.layer_of("conv_a").nodes == ("dq_in", "conv_a")
+    c = g.node("Add", [g.node("Relu", [a], name="relu_a"), x], name="add")  # dq_in is also a residual
+    report = analyze(g.model([b, c]), precision="int8")
+    assert report.layer_of("dq_in").nodes == ("dq_in",)
+    assert report.layer_of("conv_a").nodes == ("conv_a", "relu_a", "add")
     assert report.layer_of("conv_b").nodes == ("conv_b",)
-    assert "TRT403" in report.layer_of("conv_b").rules
+    assert "TRT403" in report.layer_of("conv_a").rules and "TRT403" in report.layer_of("conv_b").rules
     assert not diagnostics(report, "TRT403", "missed")
+    assert not [d for d in report.diagnostics if d.status == "missed"]  # no conv reads another's DQ
 
 
 def test_missed_when_the_input_zero_point_is_not_zero():

@@ -46,7 +46,8 @@ def test_fp16_output_channels_not_a_multiple_of_8():
     report = analyze(g.model([y]), precision="fp16")
     (lint,) = diagnostics(report, "TRT501", "lint")
     assert lint.check == "channels-aligned"
-    assert "FP16 Tensor Cores want multiples of 8: C_out=30 is not (TensorRT pads it to 32)" in lint.reason
+    assert "FP16 Tensor Cores want multiples of 8: C_out=30 is not (TensorRT pads it to 32)" \
+        in lint.reason
 
 
 def test_aligned_fp16_conv_and_depthwise_conv_are_not_reported():
@@ -63,7 +64,8 @@ def test_int8_conv_behind_q_dq_wants_multiples_of_32():
     y = qconv(g, x, 64, 48, "conv1")
     report = analyze(g.model([y]), precision="int8")
     (lint,) = diagnostics(report, "TRT501", "lint")
-    assert "INT8 Tensor Cores want multiples of 32: C_in=48 is not (TensorRT pads it to 64)" in lint.reason
+    assert "INT8 Tensor Cores want multiples of 32: C_in=48 is not (TensorRT pads it to 64)" \
+        in lint.reason
 
 
 def test_gemm_n_not_aligned_in_fp16():
