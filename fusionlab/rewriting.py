@@ -820,7 +820,7 @@ def render_rewrite(report: RewriteReport, console, *, output: str | None = None,
     console.print(f"[bold]{report.model}[/]{dest}  target {report.target}, precision {report.precision}, "
                   f"SM {report.sm}", highlight=False)
     by_pass = ", ".join(f"{k} {n}" for k, n in report.counts().items()) or "none"
-    console.print(f"{len(report.changes)} rewrites in {max(report.rounds - 1, 0) if report.changes else 0} "
+    console.print(f"{len(report.changes)} rewrites in {len({c.round for c in report.changes})} "
                   f"rounds ({by_pass}), {report.seconds:.2f} s", highlight=False)
     console.print(f"predicted engine layers {len(b.layers)} -> {len(a.layers)}; "
                   f"[bold]missed fusions {len(b.missed)} -> {len(a.missed)}[/]; "

@@ -1,8 +1,11 @@
 """TRT001 constant-fold."""
 
-from fusionlab.pattern import Op
+from onnx import TensorProto
+
 from fusionlab.rule import Match, Rule
 
+#: Floating-point tensor types (TensorRT-RTX keeps float computations on constants).
+FLOAT_TYPES = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE)
 #: Ops that read only their input's shape: foldable when that shape is static.
 SHAPE_READERS = ("Shape", "Size")
 
@@ -19,6 +22,10 @@ class ConstantFold(Rule):
     Why it matters: folded nodes produce no engine layer; what cannot be folded becomes a
     runtime shape computation.
     Conditions: none; a node with a non-constant input is simply not matched.
+    TensorRT-RTX folds the integer and shape computations only: a floating-point node on
+    constants (an embedding Gather of constant position or token-type ids, a Cast of a
+    constant mask to float) is computed in a kgen kernel with its readers (live builds of a
+    transformers BERT export); Constant nodes are folded on both targets.
     Source: TensorRT Developer Guide, "The ONNX Parser" / constant folding done by the
     builder (Polygraphy `surgeon sanitize --fold-constants` does the same offline).
     """
@@ -31,6 +38,7 @@ class ConstantFold(Rule):
 
     def find(self, state):
         graph = state.graph
+        rtx = state.ctx is not None and state.ctx.target == "tensorrt-rtx"
         for layer in sorted(state.live_layers(), key=lambda l: l.index):
             node = graph.nodes[layer.nodes[0]]
             if len(layer.nodes) != 1 or node.domain not in ("", "ai.onnx"):
@@ -45,8 +53,14 @@ class ConstantFold(Rule):
                 ok = shape is not None and all(isinstance(d, int) for d in shape)
             else:
                 ok = all(state.is_constant(t) for t in ins)
+            if ok and rtx and node.op_type != "Constant" and self._float_output(graph, node):
+                continue  # TensorRT-RTX computes it in a kgen kernel
             if ok:
                 yield Match(self, {"node": layer}, {}, [layer], state)
+
+    @staticmethod
+    def _float_output(graph, node) -> bool:
+        return any(graph.dtype(t) in FLOAT_TYPES for t in node.outputs if t)
 
     def describe(self, m: Match) -> str:
         return f"{m.nodes[0]} has only constant inputs: folded at build time"

@@ -5,7 +5,10 @@ import numpy as np
 from fusionlab.pattern import Const, Op, Var, op
 from fusionlab.rule import Rule, check, fmt_shape, single_consumer
 
-from rules._common import constant_of
+from rules._common import ACTIVATIONS, constant_of, reader_layers
+
+#: Kinds whose GEMM epilogue takes the bias Add on TensorRT-RTX.
+EPILOGUE_KINDS = ACTIVATIONS + ("Gelu",)
 
 
 class FcAsConv(Rule):
@@ -25,7 +28,9 @@ class FcAsConv(Rule):
     Add's constant is a bias vector of N values (``[N]`` or ``[1,N]``); `single-consumer`
     -- the MatMul's output is read by the bias Add only.
     TensorRT-RTX measured Gemm->Relu, MatMul->Relu and MatMul->Add->Relu as one gemm
-    kernel: same grouping.
+    kernel, but a bias Add followed by anything but an activation (a Reshape, a residual
+    Add) goes to the next kgen kernel, not into the GEMM (live builds of a transformers
+    BERT): `bias-before-activation`, TensorRT-RTX only.
     Source: TensorRT Developer Guide, "Types of Fusions": FullyConnected (converted to a
     Convolution; TensorRT 8.6 notes) and the builder log line "Convert layer type of
     MatMul from FULLY_CONNECTED to CONVOLUTION".
@@ -100,3 +105,14 @@ class FcAsConv(Rule):
     @check("single-consumer")
     def single(self, m, ctx):
         return single_consumer(m, ctx)
+
+    @check("bias-before-activation", targets=("tensorrt-rtx",))
+    def bias_epilogue(self, m, ctx):
+        if "bias_add" not in m.layers:
+            return None
+        readers, graph_output = reader_layers(ctx.state, m.layer("bias_add"))
+        if len(readers) == 1 and not graph_output and readers[0].kind in EPILOGUE_KINDS:
+            return None
+        what = ", ".join(f"{r.nodes[-1]} ({r.kind})" for r in readers) or "the graph output"
+        return (f"{m.node('bias_add').name} is read by {what}; TensorRT-RTX fuses a bias Add into "
+                "the GEMM only in an activation epilogue, so it runs in the next kgen kernel")

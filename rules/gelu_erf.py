@@ -5,7 +5,7 @@ import math
 from fusionlab.pattern import Const, Var, op
 from fusionlab.rule import Rule, check, single_consumer
 
-from rules._common import constants_mismatch, gelu_forms
+from rules._common import constants_mismatch, gelu_forms, gelu_op_rewrite
 
 SQRT2 = math.sqrt(2.0)
 
@@ -45,6 +45,7 @@ class GeluErf(Rule):
     pattern = _pattern()
     result_kind = "Gelu"
     cost = 2
+    rewrites_on = ("predicted",)
 
     @check("constants-match-gelu")
     def constants(self, m, ctx):
@@ -55,3 +56,12 @@ class GeluErf(Rule):
     @check("single-consumer")
     def single(self, m, ctx):
         return single_consumer(m, ctx)
+
+    def rewrite(self, m, graph):
+        """From opset 20, one ``Gelu`` op (``fusionlab rewrite``; see
+        ``rules._common.gelu_op_rewrite``: TensorRT-RTX fuses every spelling, so below
+        opset 20 nothing changes)."""
+        scale = (("k_scale", SQRT2, "sqrt(2)") if m.node("scale").op_type == "Div"
+                 else ("k_scale", 1.0 / SQRT2, "1/sqrt(2)"))
+        return gelu_op_rewrite(m, graph, "none", [scale, ("one", 1.0, "1"), ("half", 0.5, "0.5")],
+                               "GELU (erf)")

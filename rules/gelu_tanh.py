@@ -5,7 +5,7 @@ import math
 from fusionlab.pattern import Const, Var, op
 from fusionlab.rule import Rule, check, single_consumer
 
-from rules._common import constants_mismatch, gelu_forms
+from rules._common import constants_mismatch, gelu_forms, gelu_op_rewrite
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 KAPPA = 0.044715
@@ -47,6 +47,7 @@ class GeluTanh(Rule):
     pattern = _pattern()
     result_kind = "Gelu"
     cost = 2
+    rewrites_on = ("predicted",)
 
     @check("constants-match-gelu")
     def constants(self, m, ctx):
@@ -58,3 +59,11 @@ class GeluTanh(Rule):
     @check("single-consumer")
     def single(self, m, ctx):
         return single_consumer(m, ctx)
+
+    def rewrite(self, m, graph):
+        """From opset 20, one ``Gelu(approximate="tanh")`` op (``fusionlab rewrite``; see
+        ``rules._common.gelu_op_rewrite``)."""
+        return gelu_op_rewrite(m, graph, "tanh", [
+            ("beta", SQRT_2_OVER_PI, "sqrt(2/pi)"), ("kappa", KAPPA, "0.044715"),
+            ("k_cube", 3.0, "the exponent 3"), ("one", 1.0, "1"), ("half", 0.5, "0.5"),
+        ], "GELU (tanh)")

@@ -30,6 +30,8 @@ class IdentityErase(Rule):
     phase = 5
     pattern = Op(("Identity", "Dropout", "Cast"), Var("x"), name="node")
     cost = 1
+    rewrites_on = ("absorbed", "missed")
+    fixes = ()
 
     def accept(self, b, state):
         graph = state.graph
@@ -71,3 +73,12 @@ class IdentityErase(Rule):
         node = m.node("node")
         x = m.state.resolve(m.tensor("x"))
         return f"{node.name} ({node.op_type}) is an identity: erased, consumers read {x}"
+
+    def rewrite(self, m, graph):
+        """Erase the Identity, inference Dropout or same-type Cast (``fusionlab rewrite``);
+        a graph output keeps its name (its producer writes it)."""
+        from fusionlab.rewriting import erase, node_of
+
+        node = node_of(graph, m.node("node").name)
+        erase(graph, node, node.inputs[0])
+        return f"erased {node.name} ({node.op}, an identity)"

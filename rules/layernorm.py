@@ -1,5 +1,7 @@
 """TRT208 layernorm."""
 
+import numpy as np
+
 from fusionlab.pattern import Const, Var, op
 from fusionlab.rule import Rule, check, single_consumer
 
@@ -54,6 +56,8 @@ class LayerNorm(Rule):
     pattern = _pattern()
     result_kind = "LayerNorm"
     cost = 2
+    rewrites_on = ("predicted", "missed")
+    fixes = ()
 
     def accept(self, b, state):
         graph = state.graph
@@ -99,3 +103,48 @@ class LayerNorm(Rule):
     @check("single-consumer")
     def single(self, m, ctx):
         return single_consumer(m, ctx)
+
+    def rewrite(self, m, graph):
+        """Replace the 9 ops by one LayerNormalization (``fusionlab rewrite``), from opset
+        17 (below it the 9 ops stay: TensorRT fuses them, and the opset is never raised).
+
+        ``axis`` is the first reduced axis, ``epsilon`` the added constant, Scale and B
+        are gamma and beta broadcast to the normalized shape. Same formula; float32
+        results differ by rounding only. Refused: unknown rank or normalized shape, a
+        gamma or beta that varies outside the normalized axes.
+        """
+        import onnx_graphsurgeon as gs
+
+        from fusionlab.rewriting import CannotRewrite, constant, fresh_name, node_of
+
+        if graph.opset < 17:
+            return None
+        state = m.state
+        x = state.resolve(m.tensor("x"))
+        shape = state.graph.shape(x)
+        axes = None if shape is None else reduce_axes(state, m.node("mean"), len(shape))
+        if not axes:
+            raise CannotRewrite(f"the rank of {x} or the reduced axes are unknown")
+        eps = constant_of(state, m.tensor("eps"))
+        gamma, beta = constant_of(state, m.tensor("gamma")), constant_of(state, m.tensor("beta"))
+        norm = tuple(shape[axes[0]:])
+        if any(not isinstance(d, int) for d in norm) or eps is None or eps.size != 1 \
+                or gamma is None or beta is None:
+            raise CannotRewrite(f"the normalized shape {list(norm)} or epsilon is not static")
+        try:
+            g = np.broadcast_to(gamma, norm) if gamma.ndim <= len(norm) else None
+            b = np.broadcast_to(beta, norm) if beta.ndim <= len(norm) else None
+        except ValueError:
+            g = b = None
+        if g is None or b is None:
+            raise CannotRewrite("gamma or beta varies outside the normalized axes")
+        shift = node_of(graph, m.node("shift").name)
+        out = shift.outputs[0]
+        shift.outputs.clear()
+        name = fresh_name(graph, f"{m.node('mean').name}_LayerNormalization")
+        graph.nodes.append(gs.Node(
+            "LayerNormalization", name, {"axis": int(axes[0]), "epsilon": float(eps.reshape(-1)[0])},
+            inputs=[graph.tensors()[x], constant(graph, f"{name}_scale", np.array(g, gamma.dtype)),
+                    constant(graph, f"{name}_bias", np.array(b, gamma.dtype))],
+            outputs=[out]))
+        return f"replaced the 9-op LayerNorm {m.node('mean').name} ... {shift.name} by {name}"

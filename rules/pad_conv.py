@@ -34,6 +34,8 @@ class PadConv(Rule):
     pattern = Op(CONVS, op.Pad(name="pad", free=True), name="conv")
     host = "conv"
     cost = 2
+    rewrites_on = ("predicted", "missed")
+    fixes = ("not-conv-transpose",)
 
     @staticmethod
     def _pads(m, ctx) -> tuple[np.ndarray | None, str | None]:
@@ -126,3 +128,50 @@ class PadConv(Rule):
             return (f"{conv.name} is a ConvTranspose; TensorRT-RTX runs Pad->ConvTranspose as a "
                     "separate pad kernel (it fuses Pad into Conv only)")
         return None
+
+    def rewrite(self, m, graph):
+        """Fold the Pad into the convolution's ``pads`` (``fusionlab rewrite``); exact.
+
+        Conv: the spatial pads add up. ConvTranspose: its ``pads`` crop the full output,
+        and a zero Pad of ``p`` before it adds ``p * stride`` bias-only positions, so the
+        new pads are ``pads - p * stride``, possible only when none goes negative (this
+        also fixes TensorRT-RTX's `not-conv-transpose` miss). Refused: ``auto_pad``, a
+        ConvTranspose with ``output_shape``, pads that would go negative.
+        """
+        from fusionlab.rewriting import CannotRewrite, node_of
+
+        pad_node, conv_node = m.node("pad"), m.node("conv")
+        pads, why = self._pads(m, m.state.ctx)
+        if pads is None:
+            raise CannotRewrite(f"{pad_node.name} {why}")
+        pad, conv = node_of(graph, pad_node.name), node_of(graph, conv_node.name)
+        if conv.inputs[0] is not pad.outputs[0]:
+            return None
+        rank = len(pads) // 2
+        begin, end = pads[:rank], pads[rank:]
+        if begin[:2].any() or end[:2].any() or (pads < 0).any():
+            raise CannotRewrite(f"{pad.name} pads N or C, or crops: pads {pads.tolist()}")
+        auto = conv.attrs.get("auto_pad", "NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        if auto not in ("NOTSET", ""):
+            raise CannotRewrite(f"{conv.name} has auto_pad={auto}; the rewrite adds to explicit pads only")
+        n = rank - 2
+        have = [int(p) for p in conv.attrs.get("pads", [0] * (2 * n))]
+        pb, pe = [int(p) for p in begin[2:]], [int(p) for p in end[2:]]
+        if conv.op == "Conv":
+            new = [have[i] + pb[i] for i in range(n)] + [have[n + i] + pe[i] for i in range(n)]
+        else:
+            if "output_shape" in conv.attrs:
+                raise CannotRewrite(f"{conv.name} sets output_shape; its pads are derived, not explicit")
+            strides = [int(s) for s in conv.attrs.get("strides", [1] * n)]
+            new = [have[i] - pb[i] * strides[i] for i in range(n)] + \
+                  [have[n + i] - pe[i] * strides[i] for i in range(n)]
+            if min(new) < 0:
+                raise CannotRewrite(f"{pad.name} adds {pb + pe} (begin/end) before {conv.name}, a "
+                                    f"ConvTranspose with strides {strides} and pads {have}: folding it "
+                                    f"needs negative pads {new}, which ONNX does not allow")
+        conv.inputs[0] = pad.inputs[0]
+        conv.attrs["pads"] = new
+        pad.outputs.clear()
+        pad.inputs.clear()
+        return f"folded {pad.name} into {conv.name} pads {new}"

@@ -74,7 +74,9 @@ def pointwise_groups(state, layers, kinds: dict, with_channel: bool) -> list[tup
 
     root_of: dict[int, object] = {}
     groups: dict[int, list] = {}
-    for layer in reversed(layers):
+    last = {id(l): max(state.graph.nodes[n].index for n in l.nodes) for l in layers}
+    # readers before producers: a fused layer's place is its last node, not its first
+    for layer in sorted(layers, key=lambda l: last[id(l)], reverse=True):
         if not member(layer):
             continue
         readers, graph_output = reader_layers(state, layer)

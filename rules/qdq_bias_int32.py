@@ -35,6 +35,7 @@ class QdqBiasInt32(Rule):
     phase = 90
     pattern = Op("DequantizeLinear", name="dq", free=True)
     cost = 3
+    rewrites_on = ("lint",)
 
     def find(self, state):
         """Every DequantizeLinear of an INT32 tensor (folded or fused ones included)."""
@@ -66,3 +67,35 @@ class QdqBiasInt32(Rule):
                 f"UInt8\"): keep the bias a float initializer, TensorRT quantizes it itself with "
                 f"the scale S_weight * S_input{scale} (onnxruntime.quantization: "
                 "extra_options={'QuantizeBias': False})")
+
+    def rewrite(self, m, graph):
+        """Replace the INT32 DequantizeLinear by the float constant it computes
+        (``fusionlab rewrite``): ``(b - zero_point) * scale`` in the scale's dtype, as
+        ONNX Runtime computes it: exact, and TensorRT's parser then accepts the model."""
+        from fusionlab.rewriting import CannotRewrite, constant, constant_value, node_of
+
+        dq = node_of(graph, m.node("dq").name)
+        x, scale, zp, axis = dq.inputs[0], dq.inputs[1], (dq.inputs[2] if len(dq.inputs) > 2 else None), \
+            dq.attrs.get("axis")
+        xv, sv = constant_value(x), constant_value(scale)
+        if xv is None or sv is None:
+            raise CannotRewrite(f"{dq.name} dequantizes {x.name}, which is not a constant")
+        zv = constant_value(zp) if zp is not None else np.zeros((), np.int32)
+        if zv is None:
+            raise CannotRewrite(f"{dq.name} has a non-constant zero_point")
+        out = dq.outputs[0]
+        if out in graph.outputs:
+            raise CannotRewrite(f"{dq.name} writes graph output {out.name}")
+        if sv.size > 1:  # per-axis
+            shape = [1] * xv.ndim
+            shape[int(axis if axis is not None else 1) % xv.ndim] = -1
+            sv, zv = sv.reshape(shape), (zv.reshape(shape) if zv.size > 1 else zv)
+        value = (xv.astype(np.int64) - zv.astype(np.int64)).astype(sv.dtype) * sv
+        const = constant(graph, f"{x.name}_dequantized", value.astype(sv.dtype))
+        for reader in list(out.outputs):
+            for i, t in enumerate(reader.inputs):
+                if t is out:
+                    reader.inputs[i] = const
+        dq.outputs.clear()
+        dq.inputs.clear()
+        return f"replaced {dq.name} (INT32 {x.name}) by the float bias it computes"

@@ -42,6 +42,8 @@ class QdqCommute(Rule):
                                 name="q")
     host = "phi"
     cost = 2
+    rewrites_on = ("predicted", "missed")
+    fixes = ("single-consumer",)
 
     def find(self, state):
         """One match per lone data-movement layer with a dequantized data input and a
@@ -126,3 +128,15 @@ class QdqCommute(Rule):
             return None
         return (f"{m.node('phi').name} output {t} is also read by {', '.join(others)}; the "
                 "INT8 layer needs QuantizeLinear readers with one scale and zero_point only")
+
+    def rewrite(self, m, graph):
+        """Move the DequantizeLinear after phi (``fusionlab rewrite``): phi runs on the
+        quantized tensor and one DequantizeLinear writes its output, which the
+        QuantizeLinear (and any float reader: `single-consumer` is fixed too) still reads;
+        TRT408 qdq-erase then removes the DQ -> Q pair. Exact for per-tensor Q/DQ
+        (``rules._common.move_dq_after``); refused across ops ONNX has no INT8 form of."""
+        from fusionlab.rewriting import node_of
+
+        from rules._common import move_dq_after
+
+        return move_dq_after(graph, node_of(graph, m.node("phi").name))

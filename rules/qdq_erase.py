@@ -29,6 +29,8 @@ class QdqErase(Rule):
     phase = 10
     pattern = op.QuantizeLinear(op.DequantizeLinear(Var("x"), name="dq"), name="q")
     cost = 2
+    rewrites_on = ("absorbed", "missed")
+    fixes = ()
 
     def accept(self, b, state):
         return all(lone_layer(state, layer.nodes[0]) is layer for layer in b.order)
@@ -61,3 +63,18 @@ class QdqErase(Rule):
             return None
         return (f"{dq.name} output {dq.outputs[0]} is also read by {', '.join(others)}, which "
                 f"needs the float tensor; the pair can vanish only when {q.name} is its one reader")
+
+    def rewrite(self, m, graph):
+        """Erase the DequantizeLinear -> QuantizeLinear pair (``fusionlab rewrite``): the
+        QuantizeLinear's readers read the first quantized tensor. Exact: requantizing a
+        dequantized value with the same scale and zero_point gives it back."""
+        from fusionlab.rewriting import erase, node_of
+
+        dq, q = node_of(graph, m.node("dq").name), node_of(graph, m.node("q").name)
+        if q.inputs[0] is not dq.outputs[0]:
+            return None
+        erase(graph, q, dq.inputs[0])
+        if not dq.outputs[0].outputs and dq.outputs[0] not in graph.outputs:
+            dq.outputs.clear()
+            dq.inputs.clear()
+        return f"erased {dq.name} -> {q.name} (dequantize and requantize with one scale)"

@@ -39,6 +39,8 @@ class QdqInsert(Rule):
     pattern = Op(POOLS, op.DequantizeLinear(Var("x")), name="pool")
     host = "pool"
     cost = 2
+    rewrites_on = ("predicted", "missed")
+    fixes = ()
 
     def find(self, state):
         """One match per lone pooling layer with exactly one side quantized."""
@@ -87,3 +89,23 @@ class QdqInsert(Rule):
         return (f"{pool.name} ({pool.op_type}) has {have}; an average does not preserve "
                 "max(abs(x)), so TensorRT inserts no Q/DQ pair and it runs in float (quantize "
                 "both sides to run it in INT8)")
+
+    def rewrite(self, m, graph):
+        """Insert the missing half (``fusionlab rewrite``); exact for MaxPool.
+
+        DQ -> MaxPool -> float readers: the pool runs on the quantized tensor and a
+        DequantizeLinear follows it (the inserted Q/DQ pair merged with the existing DQ).
+        Float -> MaxPool -> Q: a Q -> DQ pair with the Q's parameters goes before the pool;
+        max commutes with the monotone quantization, so the Q's output is unchanged.
+        """
+        from fusionlab.rewriting import node_of, qdq_pair
+
+        from rules._common import gs_qparams, move_dq_after
+
+        pool = node_of(graph, m.node("pool").name)
+        if "dq" in m.layers:
+            return move_dq_after(graph, pool, " (the missing Q/DQ pair, inserted and merged)")
+        q = node_of(graph, next(n for n in m.layers if n.startswith("q_"))[2:])
+        scale, zp, axis = gs_qparams(q)
+        pool.inputs[0] = qdq_pair(graph, pool.inputs[0], scale, zp, axis, pool.name)
+        return f"inserted QuantizeLinear -> DequantizeLinear before {pool.name} with {q.name}'s scale"

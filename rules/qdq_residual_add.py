@@ -48,6 +48,7 @@ class QdqResidualAdd(Rule):
                                                                            name="dq"), name="add")
     host = "conv"
     cost = 3
+    rewrites_on = ("missed",)
 
     def find(self, state):
         yield from self._fused_adds(state)
@@ -123,3 +124,50 @@ class QdqResidualAdd(Rule):
                 f"layer: remove the Q/DQ between {conv.name} and {add.name} and keep the one "
                 "on the residual input")
 
+    def rewrite(self, m, graph):
+        """Quantize a float residual that already lies on a quantization grid
+        (``fusionlab rewrite``); exact only then, so only then.
+
+        The residual operand is traced back through ops that keep values on a grid
+        (Relu, MaxPool, Identity and the Shuffles) to a per-tensor, zero_point-0
+        DequantizeLinear; a Q -> DQ pair with that scale is added on the Add's input (the
+        values round-trip unchanged). Any other float residual is refused: a Q/DQ pair
+        with another tensor's scale (the TREx ResNet recipe, reusing the quantizer of the
+        residual's other reader) rounds it and changes the outputs; do it where accuracy
+        is measured (calibration, QAT). `conv-path-unquantized` is refused too: removing
+        the Q/DQ between the convolution and the Add drops a rounding step.
+        """
+        from fusionlab.rewriting import CannotRewrite, node_of, qdq_pair
+
+        from rules._common import gs_qparams, gs_scalar_qparams
+
+        if "split" in m.tensors:
+            conv, q, dq, add = (m.node(n).name for n in ("conv", "q", "dq", "add"))
+            raise CannotRewrite(f"removing {q} -> {dq} between {conv} and {add} would drop a rounding "
+                                "step and change the outputs (by up to half a quantization step)")
+        if "dq" in m.layers:
+            return None
+        t = m.state.resolve(m.tensor("other"))
+        tensor = graph.tensors()[t]
+        src = tensor
+        while len(src.inputs) == 1 and src.inputs[0].op in _GRID_KEEPING:
+            src = src.inputs[0].inputs[0]
+        dq = src.inputs[0] if len(src.inputs) == 1 else None
+        params = gs_scalar_qparams(dq) if dq is not None and dq.op == "DequantizeLinear" else None
+        if params is None or params[1] not in (None, 0):
+            readers = [c.name for c in tensor.outputs if c.op == "QuantizeLinear"]
+            hint = (f"; {readers[0]} quantizes it for another reader, and reusing that scale here would "
+                    "round the residual (the TREx ResNet recipe: it changes the outputs, so calibrate "
+                    "or fine-tune with it)") if readers else ""
+            raise CannotRewrite(f"the residual {t} of {m.node('add').name} is float and not on a "
+                                f"symmetric per-tensor quantization grid{hint}")
+        add = node_of(graph, m.node("add").name)
+        scale, zp, axis = gs_qparams(dq)
+        add.inputs[add.inputs.index(tensor)] = qdq_pair(graph, tensor, scale, zp, axis, add.name)
+        return (f"quantized the residual {t} of {add.name} with {dq.name}'s scale (its values are on "
+                "that grid: exact)")
+
+
+#: Ops whose output stays on its input's quantization grid (and in its range).
+_GRID_KEEPING = ("Relu", "MaxPool", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+                 "Slice", "Identity")

@@ -22,9 +22,12 @@ class QdqWeighted(Rule):
     weighted node's kind (Conv, Gemm...), so the convolution fusions of later phases
     (conv-scale, conv-relu, conv-eltwise, fc-as-conv) still apply and TRT404 qdq-output
     can add the output QuantizeLinear. The weight's DequantizeLinear (and a QAT export's
-    weight QuantizeLinear) is usually folded at build time by TRT001: TensorRT quantizes
-    the weights once ("During fusion with weighted nodes, we would quantize FP32 weights
-    to INT8"); when it is still a layer it joins the fused layer. The input
+    weight QuantizeLinear) joins the fused layer; TRT001 does not fold it. TensorRT
+    quantizes the weights once ("During fusion with weighted nodes, we would quantize
+    FP32 weights to INT8") and names the weight Q/DQ in the layer (`weight +
+    QuantizeLinear_8 + Conv_12`); TensorRT-RTX lists the weight DequantizeLinear in the
+    convolution kernel's metadata. A weight Q/DQ read by several layers (a shared
+    weight) stays its own layer. The input
     DequantizeLinear's own producer, the QuantizeLinear of the activation, stays a
     separate layer (the network-input Q is a Reformat layer in TensorRT's INT8 MobileNet
     engines, TREx test inputs). A DequantizeLinear read by several layers (ResNet's block
@@ -57,7 +60,7 @@ class QdqWeighted(Rule):
     def find(self, state):
         """One match per weighted layer whose input 0 comes from a DequantizeLinear (graph
         level: also a DQ with other readers); the DQ joins only when this layer is its
-        only reader, the weight's Q/DQ only when not folded."""
+        only reader, the weight's Q/DQ when this layer is their only reader."""
         graph = state.graph
         for layer in state.layers_of_kinds(WEIGHTED_OPS):
             if layer.host is None or is_int8_layer(layer):

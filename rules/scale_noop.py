@@ -57,6 +57,8 @@ class ScaleNoop(Rule):
         Op(("Sub", "Div", "Pow"), Var("x"), Const("c"), name="scale", commute=False),
     )
     cost = 1
+    rewrites_on = ("absorbed", "missed")
+    fixes = ()
 
     def accept(self, b, state):
         node = state.graph.nodes[b.layers["scale"].host_or_first]
@@ -104,3 +106,14 @@ class ScaleNoop(Rule):
         node = m.node("scale")
         return (f"{node.name} ({node.op_type} by {IDENTITY[node.op_type]:g}) is a no-op: erased, "
                 f"consumers read {m.state.resolve(m.tensor('x'))}")
+
+    def rewrite(self, m, graph):
+        """Erase the exact no-op Scale (``fusionlab rewrite``); a near-identity or a
+        broadcast is refused with its check's reason."""
+        from fusionlab.rewriting import erase, node_of
+
+        node = node_of(graph, m.node("scale").name)
+        names = {m.tensor("x"), m.state.resolve(m.tensor("x"))}
+        x = next(t for t in node.inputs if t.name in names)
+        erase(graph, node, x)
+        return f"erased {node.name} ({node.op} by {IDENTITY[node.op]:g}, a no-op)"

@@ -33,6 +33,8 @@ class ShuffleInversePair(Rule):
     phase = 5
     pattern = Op(SHUFFLES, Op(SHUFFLES, Var("x"), name="first"), name="second")
     cost = 1
+    rewrites_on = ("absorbed", "missed")
+    fixes = ("single-consumer",)
 
     def accept(self, b, state):
         graph = state.graph
@@ -66,3 +68,19 @@ class ShuffleInversePair(Rule):
     def describe(self, m):
         x = m.state.resolve(m.tensor("x"))
         return f"{', '.join(m.nodes)} undo each other: erased, consumers read {x}"
+
+    def rewrite(self, m, graph):
+        """Erase the pair (``fusionlab rewrite``): the second Shuffle's readers read the
+        first one's input. When the first Shuffle has other readers (`single-consumer`),
+        only the second is erased: still exact, one copy kernel less."""
+        from fusionlab.rewriting import erase, node_of
+
+        first, second = node_of(graph, m.node("first").name), node_of(graph, m.node("second").name)
+        if second.inputs[0] is not first.outputs[0]:
+            return None
+        erase(graph, second, first.inputs[0])
+        if not first.outputs[0].outputs and first.outputs[0] not in graph.outputs:
+            first.outputs.clear()
+            first.inputs.clear()
+            return f"erased {first.name} and {second.name}, which undo each other"
+        return f"erased {second.name}, which undoes {first.name} (kept: it has other readers)"

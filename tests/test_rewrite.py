@@ -9,6 +9,7 @@ does not fix.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -451,3 +452,15 @@ def test_cli_unknown_pass(capsys, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
     code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "o.onnx", "--passes", "nope,TRT990")
     assert code == 2 and "unknown rewrite pass 'nope'" in err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+def test_cli_verify_counts_engine_layers_before_and_after(capsys, tmp_path):
+    src = save(conv_identity_relu(), tmp_path / "in.onnx")
+    code, out, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990",
+                             "--verify", "--target", "tensorrt-rtx", "--format", "json")
+    assert code == 0, err
+    builds = json.loads(out)["builds"]
+    assert builds["before"]["builder"] == "tensorrt-rtx" and builds["before"]["error"] is None
+    assert 1 <= builds["after"]["layers"] <= builds["before"]["layers"]
+    assert builds["after"]["layers_with_onnx_nodes"] >= 1

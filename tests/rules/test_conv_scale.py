@@ -124,3 +124,69 @@ def test_rtx_folds_bn_inside_the_graph_but_not_as_the_graph_output():
     (missed,) = diagnostics(report, "TRT106", "missed")
     assert missed.check == "inside-graph"
     assert missed.nodes == ("conv1", "bn1")
+
+
+# ---------------------------------------------------------------- rewrite: fold into weights
+from fusionlab import rewrite  # noqa: E402
+
+
+def ops(model):
+    return [n.op_type for n in model.graph.node]
+
+
+def test_rewrite_folds_bn_into_conv_weights_exactly():
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    y = g.node("BatchNormalization", [y] + bn_inputs(g, 32), name="bn1")
+    y = g.node("Relu", [y], name="relu1")
+    out, report = rewrite(g.model([y]), passes=["conv-scale"])
+    assert ops(out) == ["Conv", "Relu"]
+    assert [c.nodes for c in report.changes] == [("conv1", "bn1")]
+    assert report.equivalence.passed and report.equivalence.max_abs < 1e-5
+    conv = out.graph.node[0]
+    assert {e.key: e.value for e in conv.metadata_props}["fusionlab.rewrite"] == "TRT106"
+
+
+def test_rewrite_folds_per_channel_mul_then_uniform_add():
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    y = g.node("Mul", [g.weight([1, 32, 1, 1]), y], name="mul1")
+    y = g.node("Add", [y, g.const(np.float32(0.25))], name="add1")
+    y = g.node("Softmax", [y], name="tail", axis=1)
+    out, report = rewrite(g.model([y]), passes=["TRT106"])
+    assert ops(out) == ["Conv", "Softmax"]
+    assert report.rounds >= 2 and report.equivalence.passed
+
+
+def test_rewrite_folds_bn_into_grouped_conv_transpose():
+    g = GraphBuilder()
+    x = g.input("x", [1, 8, 8, 8])
+    y = g.node("ConvTranspose", [x, g.weight([8, 3, 3, 3]), g.weight([6])], name="deconv1",
+               kernel_shape=[3, 3], strides=[2, 2], group=2)
+    y = g.node("BatchNormalization", [y] + bn_inputs(g, 6), name="bn1")
+    y = g.node("Relu", [y], name="relu1")
+    out, report = rewrite(g.model([y]), passes=["conv-scale"])
+    assert ops(out) == ["ConvTranspose", "Relu"]
+    assert report.equivalence.passed
+
+
+def test_rewrite_fixes_the_rtx_bn_graph_output_miss():
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    y = g.node("BatchNormalization", [y] + bn_inputs(g, 32), name="bn1")
+    model = g.model([y])
+    out, report = rewrite(model, target="tensorrt-rtx", passes=["conv-scale"])
+    assert [d.check for d in diagnostics(report.before, "TRT106", "missed")] == ["inside-graph"]
+    assert not diagnostics(report.after, "TRT106", "missed")
+    assert ops(out) == ["Conv"] and out.graph.output[0].name == model.graph.output[0].name
+    assert report.equivalence.passed
+
+
+def test_rewrite_refuses_a_second_reader_and_an_elementwise_scale():
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    a = g.node("Mul", [y, g.weight([1, 32, 16, 16])], name="mul1")
+    b = g.node("Add", [y, g.const(np.float32(1.0))], name="add1")
+    out, report = rewrite(g.model([a, b]), passes=["conv-scale"])
+    assert not report.changed
+    assert sorted(r.check for r in report.refused) == ["scale-uniform-or-channel", "single-consumer"]

@@ -154,3 +154,34 @@ def test_bert_ffn_block_fp16_takes_the_gelu_into_the_first_fully_connected():
         ("FullyConnected", ("fc2", "bias2")),
     ]
     assert set(report.layer_of("erf").rules) == {"TRT109", "TRT201", "TRT108"}
+
+
+# ---------------------------------------------------------------- rewrite: the Gelu op (opset 20)
+import math as _math  # noqa: E402
+
+from fusionlab import rewrite  # noqa: E402
+
+
+def _fc_gelu_erf(opset, sqrt2=_math.sqrt(2.0)):
+    g = GraphBuilder(opset=opset)
+    h = g.node("MatMul", [g.input("x", [1, 16, 32]), g.weight([32, 64])], name="fc1")
+    a = g.node("Div", [h, g.const(np.float32(sqrt2))], name="div")
+    a = g.node("Erf", [a], name="erf")
+    a = g.node("Add", [a, g.const(np.float32(1.0))], name="add")
+    a = g.node("Mul", [h, a], name="mul")
+    a = g.node("Mul", [a, g.const(np.float32(0.5))], name="mul_half")
+    return g.model([g.node("MatMul", [a, g.weight([64, 32])], name="fc2")], ir_version=9)
+
+
+def test_rewrite_makes_one_gelu_op_from_opset_20():
+    out, report = rewrite(_fc_gelu_erf(20), target="tensorrt-rtx", passes=["gelu-erf"])
+    assert [n.op_type for n in out.graph.node] == ["MatMul", "Gelu", "MatMul"]
+    assert report.equivalence.passed and report.equivalence.max_abs < 1e-5
+
+
+def test_rewrite_keeps_the_chain_below_opset_20_and_refuses_inexact_constants():
+    _, report = rewrite(_fc_gelu_erf(17), passes=["gelu-erf"])
+    assert not report.changed  # TensorRT-RTX fuses every spelling: nothing to gain
+    _, report = rewrite(_fc_gelu_erf(20, sqrt2=1.414), passes=["gelu-erf"])
+    assert not report.changed
+    assert "would change the outputs" in report.refused[0].reason

@@ -89,3 +89,27 @@ def test_missed_when_the_tanh_output_is_read_elsewhere():
     assert missed.check == "single-consumer"
     assert missed.nodes == TORCH_NODES
     assert "side" in missed.reason
+
+
+# ---------------------------------------------------------------- rewrite: the Gelu op (opset 20)
+import math as _math  # noqa: E402
+
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_makes_one_tanh_gelu_op_from_opset_20():
+    g = GraphBuilder(opset=20)
+    h = g.node("MatMul", [g.input("x", [1, 16, 32]), g.weight([32, 64])], name="fc1")
+    p = g.node("Pow", [h, g.const(np.float32(3.0))], name="cube")
+    p = g.node("Mul", [g.const(np.float32(0.044715)), p], name="kappa")
+    p = g.node("Add", [h, p], name="inner")
+    p = g.node("Mul", [g.const(np.float32(_math.sqrt(2 / _math.pi))), p], name="beta")
+    p = g.node("Tanh", [p], name="tanh")
+    p = g.node("Add", [p, g.const(np.float32(1.0))], name="one_plus")
+    a = g.node("Mul", [h, g.const(np.float32(0.5))], name="half")
+    y = g.node("Mul", [a, p], name="out")
+    model = g.model([g.node("MatMul", [y, g.weight([64, 32])], name="fc2")], ir_version=9)
+    out, report = rewrite(model, target="tensorrt-rtx", passes=["gelu-tanh"])
+    assert [n.op_type for n in out.graph.node] == ["MatMul", "Gelu", "MatMul"]
+    assert [a.s for a in out.graph.node[1].attribute if a.name == "approximate"] == [b"tanh"]
+    assert report.equivalence.passed and report.equivalence.max_abs < 1e-5

@@ -72,3 +72,31 @@ def test_missed_for_a_dropout_in_training_mode():
     assert missed.check == "inference-mode"
     assert missed.nodes == ("node1",)
     assert "node1" not in report.absorbed
+
+
+# ---------------------------------------------------------------- rewrite: erase
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_erases_identity_dropout_and_same_type_cast():
+    g = GraphBuilder()
+    x = g.input("x", [1, 4, 8, 8])
+    y = g.node("Relu", [x], name="relu0")
+    y = g.node("Identity", [y], name="id1")
+    y = g.node("Dropout", [y], name="drop1")
+    y = g.node("Cast", [y], name="cast1", to=TensorProto.FLOAT)
+    y = g.node("Relu", [y], name="relu1")
+    y = g.node("Identity", [y], name="id_out")  # the graph output: its producer takes the name
+    model = g.model([y])
+    out, report = rewrite(model, passes=["identity-erase"])
+    assert [n.name for n in out.graph.node] == ["relu0", "relu1"]
+    assert out.graph.output[0].name == model.graph.output[0].name
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_refuses_an_input_to_output_copy():
+    g = GraphBuilder()
+    y = g.node("Identity", [g.input("x", [2, 3])], name="id1")
+    out, report = rewrite(g.model([y]), passes=["identity-erase"])
+    assert not report.changed
+    assert [r.check for r in report.refused] == ["not-network-io"]

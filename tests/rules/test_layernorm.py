@@ -96,3 +96,28 @@ def test_transformer_block_residual_add_layernorm_dense():
         ("LayerNorm", LN_NODES),
         ("FullyConnected", ("fc1", "fc1_bias")),
     ]
+
+
+# ---------------------------------------------------------------- rewrite: LayerNormalization
+from fusionlab import rewrite  # noqa: E402
+
+
+@pytest.mark.parametrize("opset,square,axes", [(17, "pow", (-1,)), (17, "mul", (-1,)), (18, "pow", (-2, -1))])
+def test_rewrite_makes_one_layernormalization(opset, square, axes):
+    g = GraphBuilder(opset=opset)
+    x = g.input("x", [1, 8, 16, 32])
+    y = layernorm(g, x, 32, axes=axes, square=square, opset=opset)
+    y = g.node("Relu", [y], name="relu")
+    out, report = rewrite(g.model([y]), passes=["layernorm"])
+    assert [n.op_type for n in out.graph.node] == ["LayerNormalization", "Relu"]
+    ln = out.graph.node[0]
+    assert {a.name: (a.i if a.name == "axis" else a.f) for a in ln.attribute}["axis"] == 4 + axes[0]
+    assert report.equivalence.passed and report.equivalence.max_abs < 1e-4
+    assert out.opset_import[0].version == opset
+
+
+def test_rewrite_keeps_the_nine_ops_below_opset_17():
+    g = GraphBuilder(opset=16)
+    y = layernorm(g, g.input("x", [1, 64, 128]), 128)
+    out, report = rewrite(g.model([y]), passes=["layernorm"])
+    assert not report.changed

@@ -127,3 +127,46 @@ def test_missed_when_pad_output_has_a_second_consumer():
     (missed,) = diagnostics(report, "TRT105", "missed")
     assert missed.check == "single-consumer"
     assert missed.nodes == ("pad1", "conv1")
+
+
+# ---------------------------------------------------------------- rewrite: fold into pads
+from fusionlab import rewrite  # noqa: E402
+
+
+def padded(op_type="Conv", pads=(0, 0, 1, 2, 0, 0, 3, 1), strides=(1, 1), conv_pads=(1, 1, 1, 1)):
+    g = GraphBuilder()
+    x = g.input("x", [1, 8, 10, 10])
+    p = g.node("Pad", [x, g.const(np.array(pads, np.int64))], name="pad1")
+    w = g.weight([8, 8, 3, 3])
+    y = g.node(op_type, [p, w, g.weight([8])], name="conv1", kernel_shape=[3, 3],
+               pads=list(conv_pads), strides=list(strides))
+    return g.model([g.node("Relu", [y], name="relu1")])
+
+
+def test_rewrite_folds_pad_into_conv_pads():
+    out, report = rewrite(padded(), passes=["pad-conv"])
+    assert [n.op_type for n in out.graph.node] == ["Conv", "Relu"]
+    conv = out.graph.node[0]
+    assert [list(a.ints) for a in conv.attribute if a.name == "pads"] == [[2, 3, 4, 2]]
+    assert report.equivalence.passed and report.equivalence.max_abs < 1e-5
+
+
+def test_rewrite_folds_pad_into_conv_transpose_when_its_pads_allow():
+    out, report = rewrite(padded("ConvTranspose", pads=(0, 0, 1, 1, 0, 0, 1, 1), strides=(1, 1),
+                                 conv_pads=(2, 2, 2, 2)), target="tensorrt-rtx", passes=["pad-conv"])
+    assert {d.check for d in diagnostics(report.before, "TRT105", "missed")} == {"not-conv-transpose"}
+    assert [n.op_type for n in out.graph.node] == ["ConvTranspose", "Relu"]
+    assert report.equivalence.passed
+
+
+def test_rewrite_refuses_conv_transpose_pads_that_would_go_negative():
+    _, report = rewrite(padded("ConvTranspose", pads=(0, 0, 1, 1, 0, 0, 1, 1), strides=(2, 2),
+                               conv_pads=(1, 1, 1, 1)), target="tensorrt-rtx", passes=["pad-conv"])
+    assert not report.changed
+    assert "negative pads" in report.refused[0].reason
+
+
+def test_rewrite_refuses_a_negative_pad():
+    _, report = rewrite(padded(pads=(0, 0, -1, 0, 0, 0, 0, 0)), passes=["pad-conv"])
+    assert not report.changed
+    assert [r.check for r in report.refused] == ["pads-nonnegative"]

@@ -57,3 +57,21 @@ def test_float_bias_is_not_reported():
     y = ort_conv(g, dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in"), "conv1", np.float32)
     report = analyze(g.model([y]), precision="int8")
     assert not diagnostics(report, "TRT402")
+
+
+# ---------------------------------------------------------------- rewrite: float bias
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_replaces_the_int32_bias_by_the_float_it_computes_exactly():
+    g = GraphBuilder()
+    y = ort_conv(g, dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in"), "conv1", np.int32)
+    y = g.node("Relu", [y], name="relu1")
+    out, report = rewrite(g.model([y]), precision="int8", passes=["qdq-bias-int32"])
+    assert "conv1_bias_dq" not in [n.name for n in out.graph.node]
+    (change,) = report.changes
+    assert change.nodes == ("conv1_bias_dq",) and "conv1" in change.stamped
+    bias = next(t for t in out.graph.initializer if t.name == out.graph.node[-2].input[2])
+    assert bias.data_type == 1  # FLOAT
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+    assert not diagnostics(report.after, "TRT402")

@@ -92,3 +92,41 @@ def test_missed_when_the_output_is_also_read_in_float():
     assert missed.check == "single-consumer"
     assert missed.nodes == ("dq_in", "pool", "q_out")
     assert "relu" in missed.reason
+
+
+# ---------------------------------------------------------------- rewrite: move the DQ
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_runs_maxpool_on_int8_and_erases_the_pair_exactly():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in")
+    y = g.node("MaxPool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    y = dq(g, q(g, y, "q_out"), "dq_out")
+    y = g.node("Sigmoid", [y], name="sig")
+    out, report = rewrite(g.model([y]), precision="int8", passes=["qdq-commute", "qdq-erase"])
+    assert [n.op_type for n in out.graph.node] == ["QuantizeLinear", "MaxPool", "DequantizeLinear", "Sigmoid"]
+    assert [c.pass_name for c in report.changes] == ["qdq-commute", "qdq-erase"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_moves_one_dq_after_a_concat_of_equal_scales():
+    g = GraphBuilder()
+    a = dq(g, q(g, g.input("a", [1, 8, 4, 4]), "q_a"), "dq_a")
+    b = dq(g, q(g, g.input("b", [1, 8, 4, 4]), "q_b"), "dq_b")
+    y = g.node("Concat", [a, b], name="cat", axis=1)
+    y = g.node("Sigmoid", [dq(g, q(g, y, "q_cat"), "dq_cat")], name="sig")
+    out, report = rewrite(g.model([y]), precision="int8", passes=["qdq-commute"])
+    cat = next(n for n in out.graph.node if n.name == "cat")
+    assert list(cat.input) == ["q_a_out", "q_b_out"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_refuses_a_gather():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [4, 8]), "q_in"), "dq_in")
+    y = g.node("Gather", [x, g.const(np.array([0, 2], np.int64))], name="gather", axis=0)
+    y = g.node("Sigmoid", [dq(g, q(g, y, "q_out"), "dq_out")], name="sig")
+    _, report = rewrite(g.model([y]), precision="int8", passes=["qdq-commute"])
+    assert not report.changed
+    assert [r.check for r in report.refused] == ["commutes"]

@@ -42,7 +42,7 @@ def test_redundant_middle_pair_is_erased():
     (absorbed,) = diagnostics(report, "TRT408", "absorbed")
     assert absorbed.nodes == ("dq1", "q2")
     assert report.layer_of("q1").nodes == ("q1",)
-    assert report.layer_of("conv1").nodes == ("dq2", "conv1")  # dq2 now reads q1's INT8 tensor
+    assert report.layer_of("conv1").nodes == ("dq2", "conv1_wdq", "conv1")  # dq2 reads q1's INT8 tensor
 
 
 def test_missed_when_the_scales_differ():
@@ -66,3 +66,27 @@ def test_missed_when_the_middle_dq_has_a_float_reader():
     assert missed.check == "single-consumer"
     assert missed.nodes == ("dq1", "q2")
     assert "sig" in missed.reason
+
+
+# ---------------------------------------------------------------- rewrite: erase the pair
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_erases_the_redundant_pair_exactly():
+    g = GraphBuilder()
+    y = g.node("Relu", [chain(g)], name="relu_out")
+    model = g.model([y])
+    before = [n.op_type for n in model.graph.node]
+    out, report = rewrite(model, precision="int8", passes=["qdq-erase"])
+    after = [n.op_type for n in out.graph.node]
+    assert before.count("QuantizeLinear") - after.count("QuantizeLinear") == 1
+    assert before.count("DequantizeLinear") - after.count("DequantizeLinear") == 1
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_refuses_a_requantization():
+    g = GraphBuilder()
+    y = g.node("Relu", [chain(g, 0.05, 0.1)], name="relu_out")
+    _, report = rewrite(g.model([y]), precision="int8", passes=["qdq-erase"])
+    assert not report.changed
+    assert [r.check for r in report.refused] == ["equal-scales"]

@@ -60,3 +60,37 @@ def test_missed_on_an_average_pool_with_a_dq_only():
     assert missed.nodes == ("dq_in", "pool")
     assert "AveragePool" in missed.reason and "no QuantizeLinear on its output" in missed.reason
     assert report.layer_of("pool").nodes == ("pool",)
+
+
+# ---------------------------------------------------------------- rewrite: insert the pair
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_runs_the_pool_on_int8_after_a_dq():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in")
+    y = g.node("MaxPool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    y = g.node("Sigmoid", [y], name="sig")
+    out, report = rewrite(g.model([y]), precision="int8", passes=["qdq-insert"])
+    assert [n.op_type for n in out.graph.node] == ["QuantizeLinear", "MaxPool", "DequantizeLinear", "Sigmoid"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_inserts_the_pair_before_a_float_pool_followed_by_q():
+    g = GraphBuilder()
+    y = g.node("MaxPool", [g.input("x", [1, 16, 8, 8])], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    y = dq(g, q(g, y, "q_out"), "dq_out")
+    out, report = rewrite(g.model([g.node("Sigmoid", [y], name="sig")]), precision="int8",
+                          passes=["qdq-insert"])
+    assert [n.op_type for n in out.graph.node][:3] == ["QuantizeLinear", "DequantizeLinear", "MaxPool"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_refuses_an_average_pool():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 16, 8, 8]), "q_in"), "dq_in")
+    y = g.node("AveragePool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    _, report = rewrite(g.model([g.node("Sigmoid", [y], name="sig")]), precision="int8",
+                        passes=["qdq-insert"])
+    assert not report.changed
+    assert [r.check for r in report.refused] == ["max-abs-preserved"]

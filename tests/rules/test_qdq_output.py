@@ -40,11 +40,12 @@ def test_output_q_fuses_into_the_int8_conv_relu_layer():
     y = qconv(g, dq(g, y, "dq_next", scale=0.1), 32, 32, "conv2")
     report = analyze(g.model([y]), precision="int8")
     layer = report.layer_of("q_out")
-    assert layer.nodes == ("dq_in", "conv1", "relu1", "q_out")
-    assert layer.name == "dq_in + conv1 + relu1 + q_out"
+    assert layer.nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_out")
+    assert layer.name == "dq_in + conv1_wdq + conv1 + relu1 + q_out"
     assert layer.rules[-1] == "TRT404"
-    assert report.layer_of("dq_next").nodes == ("dq_next", "conv2")
-    assert diagnostics(report, "TRT404", "predicted")[0].nodes == ("dq_in", "conv1", "relu1", "q_out")
+    assert report.layer_of("dq_next").nodes == ("dq_next", "conv2_wdq", "conv2")
+    assert diagnostics(report, "TRT404", "predicted")[0].nodes == (
+        "dq_in", "conv1_wdq", "conv1", "relu1", "q_out")
 
 
 def test_two_qs_with_one_scale_both_fuse():
@@ -52,7 +53,7 @@ def test_two_qs_with_one_scale_both_fuse():
     y = int8_conv_relu(g)
     a, b = q(g, y, "q_a", 0.1), q(g, y, "q_b", 0.1)
     report = analyze(g.model([a, b]), precision="int8")
-    assert report.layer_of("q_a").nodes == ("dq_in", "conv1", "relu1", "q_a", "q_b")
+    assert report.layer_of("q_a").nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_a", "q_b")
 
 
 def test_missed_when_the_conv_output_is_also_read_in_float():
@@ -63,7 +64,7 @@ def test_missed_when_the_conv_output_is_also_read_in_float():
     report = analyze(g.model([a, b]), precision="int8")
     (missed,) = diagnostics(report, "TRT404", "missed")
     assert missed.check == "single-consumer"
-    assert missed.nodes == ("dq_in", "conv1", "relu1", "q_out")
+    assert missed.nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_out")
     assert "sig" in missed.reason
     assert report.layer_of("q_out").nodes == ("q_out",)
 
@@ -75,7 +76,7 @@ def test_missed_when_a_second_q_uses_another_scale():
     report = analyze(g.model([a, b]), precision="int8")
     (missed,) = diagnostics(report, "TRT404", "missed")
     assert missed.check == "single-consumer"
-    assert missed.nodes == ("dq_in", "conv1", "relu1", "q_a")
+    assert missed.nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_a")
     assert "q_b (another scale)" in missed.reason
 
 
@@ -95,5 +96,5 @@ def test_tensorrt_style_block_is_one_layer_with_batchnorm_relu_and_output_q():
     y = g.node("BatchNormalization", [y] + bn, name="bn1")
     y = q(g, g.node("Relu", [y], name="relu1"), "q_out", 0.1)
     report = analyze(g.model([y]), precision="int8")
-    assert report.layer_of("conv1").nodes == ("dq_in", "conv1", "bn1", "relu1", "q_out")
+    assert report.layer_of("conv1").nodes == ("dq_in", "conv1_wdq", "conv1", "bn1", "relu1", "q_out")
     assert report.layer_of("q_in").nodes == ("q_in",)

@@ -43,7 +43,7 @@ def test_dequantized_residual_fuses_and_the_layer_writes_int8():
     y = block(g, res)
     report = analyze(g.model([y]), precision="int8")
     layer = report.layer_of("conv1")
-    assert layer.nodes == ("dq_res", "dq_in", "conv1", "add", "relu", "q_out")
+    assert layer.nodes == ("dq_res", "dq_in", "conv1_wdq", "conv1", "add", "relu", "q_out")
     assert {"TRT403", "TRT104", "TRT409", "TRT404"} <= set(layer.rules)
     (pred,) = diagnostics(report, "TRT409", "predicted")
     assert {"dq_res", "conv1", "add"} <= set(pred.nodes)
@@ -75,7 +75,7 @@ def test_missed_when_a_q_dq_pair_splits_the_conv_from_the_add():
     assert missed.check == "conv-path-unquantized"
     assert missed.nodes == ("conv1", "q_conv", "dq_conv", "add")
     assert "the extra Q/DQ pair forces the Add out of the convolution" in missed.reason
-    assert report.layer_of("conv1").nodes == ("dq_in", "conv1", "q_conv")
+    assert report.layer_of("conv1").nodes == ("dq_in", "conv1_wdq", "conv1", "q_conv")
     assert report.layer_of("add").nodes == ("dq_conv", "dq_res", "add", "q_add")
 
 
@@ -84,3 +84,29 @@ def test_tensorrt_rtx_is_not_reported():
     y = block(g, g.input("r", [1, 32, 16, 16]))
     report = analyze(g.model([y]), target="tensorrt-rtx")
     assert not diagnostics(report, "TRT409")
+
+
+# ---------------------------------------------------------------- rewrite: quantize the residual
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_quantizes_a_residual_that_is_on_a_grid_exactly():
+    g = GraphBuilder()
+    res = g.node("Relu", [dq(g, q(g, g.input("r", [1, 32, 16, 16]), "q_res", 0.08), "dq_res", 0.08)],
+                 name="relu_res")
+    y = block(g, res)
+    model = g.model([dq(g, y, "dq_final", 0.1)])
+    out, report = rewrite(model, precision="int8", passes=["qdq-residual-add"])
+    (change,) = report.changes
+    assert "dq_res's scale" in change.description
+    assert not diagnostics(report.after, "TRT409", "missed")
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_refuses_a_float_residual_and_a_split_pair():
+    g = GraphBuilder()
+    y = block(g, g.input("r", [1, 32, 16, 16]))
+    _, report = rewrite(g.model([dq(g, y, "dq_final", 0.1)]), precision="int8",
+                        passes=["qdq-residual-add"])
+    assert not report.changed
+    assert "not on a quantization grid" in report.refused[0].reason

@@ -35,12 +35,14 @@ def test_input_and_weight_dq_fuse_into_an_int8_conv_and_the_input_q_stays_apart(
     y = qconv(g, x, 32, 32, "conv1")
     report = analyze(g.model([y]), precision="int8")
     layer = report.layer_of("conv1")
-    assert layer.nodes == ("dq_in", "conv1")
+    assert layer.nodes == ("dq_in", "conv1_wdq", "conv1")
+    assert layer.name == "dq_in + conv1_wdq + conv1"  # TensorRT: weight + QuantizeLinear_8 + Conv_12
     assert layer.kind == "Conv" and "TRT403" in layer.rules
     assert report.layer_of("q_in").nodes == ("q_in",)
-    assert "conv1_wdq" in report.absorbed  # weights quantized once, at build time
+    assert "conv1_wdq" not in report.absorbed  # not folded: it joins the weighted layer
     (pred,) = diagnostics(report, "TRT403", "predicted")
-    assert pred.nodes == ("dq_in", "conv1") and "conv1_wdq" in pred.reason
+    assert pred.nodes == ("dq_in", "conv1_wdq", "conv1")
+    assert "conv1_wdq (weight)" in pred.reason
 
 
 def test_conv_relu_after_the_q_dq_fusion_is_one_int8_layer():
@@ -48,7 +50,7 @@ def test_conv_relu_after_the_q_dq_fusion_is_one_int8_layer():
     x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
     y = g.node("Relu", [qconv(g, x, 32, 32, "conv1")], name="relu1")
     report = analyze(g.model([y]), precision="int8")
-    assert report.layer_of("relu1").nodes == ("dq_in", "conv1", "relu1")
+    assert report.layer_of("relu1").nodes == ("dq_in", "conv1_wdq", "conv1", "relu1")
 
 
 def test_gemm_with_dequantized_weight_fuses_and_then_becomes_fully_connected():
@@ -59,7 +61,7 @@ def test_gemm_with_dequantized_weight_fuses_and_then_becomes_fully_connected():
     y = g.node("Gemm", [x, w, g.weight([10])], name="fc", transB=1)
     report = analyze(g.model([y]), precision="int8")
     layer = report.layer_of("fc")
-    assert layer.nodes == ("dq_in", "fc")
+    assert layer.nodes == ("dq_in", "w_dq", "fc")
     assert "TRT403" in layer.rules and layer.kind == "FullyConnected"
 
 
@@ -71,8 +73,8 @@ def test_a_dq_read_by_two_layers_stays_apart_and_both_convs_run_in_int8():
     c = g.node("Add", [g.node("Relu", [a], name="relu_a"), x], name="add")  # dq_in is also a residual
     report = analyze(g.model([b, c]), precision="int8")
     assert report.layer_of("dq_in").nodes == ("dq_in",)
-    assert report.layer_of("conv_a").nodes == ("conv_a", "relu_a", "add")
-    assert report.layer_of("conv_b").nodes == ("conv_b",)
+    assert report.layer_of("conv_a").nodes == ("conv_a_wdq", "conv_a", "relu_a", "add")
+    assert report.layer_of("conv_b").nodes == ("conv_b_wdq", "conv_b")
     assert "TRT403" in report.layer_of("conv_a").rules and "TRT403" in report.layer_of("conv_b").rules
     assert not diagnostics(report, "TRT403", "missed")
     assert not [d for d in report.diagnostics if d.status == "missed"]  # no conv reads another's DQ
@@ -85,9 +87,10 @@ def test_missed_when_the_input_zero_point_is_not_zero():
     report = analyze(g.model([y]), precision="int8")
     (missed,) = diagnostics(report, "TRT403", "missed")
     assert missed.check == "zero-point-is-zero"
-    assert missed.nodes == ("dq_in", "conv1")
+    assert missed.nodes == ("dq_in", "conv1_wdq", "conv1")
     assert "dq_in" in missed.reason and "= 3" in missed.reason
     assert report.layer_of("conv1").nodes == ("conv1",)
+    assert report.layer_of("conv1_wdq").nodes == ("conv1_wdq",)  # unfused: its own layer
 
 
 def test_missed_when_the_weight_is_float_without_dequantize():
@@ -111,7 +114,7 @@ def test_missed_when_the_weights_are_uint8():
     report = analyze(g.model([y]), precision="int8")
     (missed,) = diagnostics(report, "TRT403", "missed")
     assert missed.check == "weights-int8"
-    assert missed.nodes == ("dq_in", "conv1")
+    assert missed.nodes == ("dq_in", "w_dq", "conv1")
     assert "UINT8" in missed.reason and "w_dq" in missed.reason
 
 
@@ -126,5 +129,5 @@ def test_missed_when_the_bias_is_an_int32_tensor_behind_a_dequantize():
     report = analyze(g.model([y]), precision="int8")
     (missed,) = diagnostics(report, "TRT403", "missed")
     assert missed.check == "bias-unquantized"
-    assert missed.nodes == ("dq_in", "conv1")
+    assert missed.nodes == ("dq_in", "w_dq", "conv1")
     assert "bias_dq" in missed.reason and "INT32" in missed.reason

@@ -78,3 +78,22 @@ def test_a_zero_from_a_constant_node_is_erased_too():
     report = analyze(g.model([y]))
     assert "scale1" in report.absorbed
     assert report.layer_of("relu1").nodes == ("conv1", "relu1")
+
+
+# ---------------------------------------------------------------- rewrite: erase
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_erases_exact_noops_and_refuses_near_ones():
+    g = GraphBuilder()
+    x = g.input("x", [1, 4, 8, 8])
+    y = g.node("Relu", [x], name="relu0")
+    y = g.node("Add", [y, g.const(np.float32(0.0))], name="add0")
+    y = g.node("Mul", [g.const(np.ones([1, 4, 1, 1], np.float32)), y], name="mul1")
+    y = g.node("Pow", [y, g.const(np.float32(1.0))], name="pow1")
+    y = g.node("Mul", [y, g.const(np.float32(1.0001))], name="mul_near")
+    y = g.node("Relu", [y], name="relu1")
+    out, report = rewrite(g.model([y]), passes=["scale-noop"])
+    assert [n.name for n in out.graph.node] == ["relu0", "mul_near", "relu1"]
+    assert [r.check for r in report.refused] == ["exact-identity"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0

@@ -86,3 +86,32 @@ def test_missed_at_network_io_and_kept_as_one_shuffle():
     assert "network input x" in missed.reason
     layer = report.layer_of("t2")
     assert layer.nodes == ("t1", "t2") and layer.kind == "Shuffle"
+
+
+# ---------------------------------------------------------------- rewrite: erase
+from fusionlab import rewrite  # noqa: E402
+
+
+def test_rewrite_erases_an_inverse_transpose_pair():
+    g = GraphBuilder()
+    x = g.input("x", [1, 4, 8, 6])
+    y = g.node("Relu", [x], name="relu0")
+    y = g.node("Transpose", [y], name="t1", perm=[0, 2, 3, 1])
+    y = g.node("Transpose", [y], name="t2", perm=[0, 3, 1, 2])
+    y = g.node("Relu", [y], name="relu1")
+    out, report = rewrite(g.model([y]), passes=["shuffle-inverse-pair"])
+    assert [n.name for n in out.graph.node] == ["relu0", "relu1"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_erases_the_second_shuffle_when_the_first_has_other_readers():
+    g = GraphBuilder()
+    x = g.input("x", [1, 4, 8, 6])
+    y = g.node("Relu", [x], name="relu0")
+    r = g.node("Reshape", [y, g.const(np.array([1, 4, 48], np.int64))], name="r1")
+    back = g.node("Reshape", [r, g.const(np.array([1, 4, 8, 6], np.int64))], name="r2")
+    out1 = g.node("Relu", [back], name="relu1")
+    out2 = g.node("Sigmoid", [r], name="sig1")
+    out, report = rewrite(g.model([out1, out2]), passes=["shuffle-inverse-pair"])
+    assert [n.name for n in out.graph.node] == ["relu0", "r1", "relu1", "sig1"]
+    assert report.equivalence.passed

@@ -1,0 +1,80 @@
+"""TRT310 myelin-kgen."""
+
+from __future__ import annotations
+
+from fusionlab.rule import Match, Rule, check
+
+from rules._common import (ACTIVATIONS, ELEMENTWISE, REDUCES, SHUFFLES, SOFTMAX_KINDS, UNARY,
+                           reader_layers)
+from rules.pointwise import MEMBER, pointwise_groups
+
+#: Layer kinds TensorRT-RTX's Myelin compiler generates as ``kgen`` kernels and fuses with
+#: their neighbours: pointwise ops, layout ops (shuffles), normalizations, softmax,
+#: reductions, embedding lookups and mask arithmetic -- everything that is not a
+#: convolution, a GEMM or a pooling kernel. Fused kinds of earlier rules are included.
+KGEN_KINDS = frozenset(
+    ACTIVATIONS + ELEMENTWISE + UNARY + SHUFFLES + REDUCES + SOFTMAX_KINDS
+    + ("PointWise", "Shuffle", "Gelu", "LayerNorm", "LayerNormalization", "L1Norm", "L2Norm",
+       "SumSquares", "LogSum", "LogSumExp", "Reduce", "Gather", "GatherElements", "Where",
+       "Cast", "Expand", "Not", "GreaterOrEqual", "LessOrEqual", "Slice", "Concat", "Split",
+       "kgen")
+)
+
+
+#: Kinds cheap enough that TensorRT-RTX computes them inside the first kernel that reads
+#: them even when a second kernel reads them too (the attention mask of every layer).
+CHEAP_KINDS = frozenset(ELEMENTWISE + UNARY + SHUFFLES + ("Shuffle", "Where", "Cast", "Expand",
+                                                          "Not", "Gather", "GreaterOrEqual",
+                                                          "LessOrEqual", "PointWise"))
+
+
+class MyelinKgen(Rule):
+    """TensorRT-RTX compiles connected non-GEMM, non-convolution layers into one ``kgen`` kernel.
+
+    What it fuses: on TensorRT-RTX, groups of connected layers of the kinds in
+    ``KGEN_KINDS`` -- pointwise ops and PointWise layers, Shuffles (Reshape, Transpose,
+    Flatten, Squeeze, Unsqueeze), LayerNormalization, Softmax, reductions, Gather
+    (embeddings), Where / Cast / Expand mask arithmetic. A group has one exit, as for
+    TRT301 pointwise: every member but the last is read only inside the group. Measured on
+    a transformers BERT export: a bias Add with the Reshape and Transpose after it; the
+    attention scale Mul, mask Add and Softmax; the bias Add, residual Add and
+    LayerNormalization; the three embedding Gathers, their Adds and the LayerNormalization.
+    A group of cheap kinds only (``CHEAP_KINDS``: elementwise, shuffles, mask arithmetic)
+    whose result several kgen kernels read joins the first of them (BERT's attention mask:
+    computed in layer 0's Softmax kernel, read by layer 1's). A convolution, GEMM or
+    pooling kernel ends a group (its epilogue fusions are the
+    conv-* / fc-* rules' job and run before this rule).
+    Why it matters: each kgen kernel reads its inputs once and writes one result; a group
+    split by a second reader writes the intermediate tensor to memory.
+    Conditions: none beyond the structure; a member with a reader outside the group ends
+    it (the builder must write that tensor).
+    TensorRT-RTX only: classic TensorRT fuses only pointwise layers (TRT301) and the named
+    fusions; the documented rules stay the `tensorrt` target.
+    Source: TENSORRT-RTX.md ("pointwise chains, GELU (both forms), L1Norm, L2Norm, LogSum,
+    LogSumExp, 9-op LayerNorm: one kgen each (LayerNorm also takes residual and bias
+    Adds)"), and fusionlab's live TensorRT-RTX 1.7 builds of models/bert_tiny.onnx.
+    """
+
+    code = "TRT310"
+    name = "myelin-kgen"
+    targets = ("tensorrt-rtx",)
+    phase = 46
+    result_kind = "kgen"
+    cost = 1
+
+    def find(self, state):
+        layers = state.live_layers()
+        kinds = {id(l): MEMBER if l.kind in KGEN_KINDS else None for l in layers}
+        groups = pointwise_groups(state, layers, kinds, with_channel=False)
+        group_of = {id(l): members for _, members in groups for l in members}
+        for root, members in groups:
+            if all(l.kind in CHEAP_KINDS for l in members):
+                readers, graph_output = reader_layers(state, root)
+                if len(readers) > 1 and not graph_output and all(kinds.get(id(r)) for r in readers):
+                    members = members + [l for l in group_of[id(readers[0])] if l not in members]
+            if len(members) > 1:
+                order = [root] + [l for l in members if l is not root]
+                yield Match(self, {f"k{i}": l for i, l in enumerate(order)}, {}, order, state)
+
+    def describe(self, m: Match) -> str:
+        return f"{', '.join(m.nodes)} compile into one TensorRT-RTX kgen kernel"
