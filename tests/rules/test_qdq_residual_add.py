@@ -109,4 +109,14 @@ def test_rewrite_refuses_a_float_residual_and_a_split_pair():
     _, report = rewrite(g.model([dq(g, y, "dq_final", 0.1)]), precision="int8",
                         passes=["qdq-residual-add"])
     assert not report.changed
-    assert "not on a quantization grid" in report.refused[0].reason
+    assert "quantization grid" in report.refused[0].reason
+
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 16, 16]), "q_in"), "dq_in")
+    y = dq(g, q(g, qconv(g, x, 32, 32, "conv1"), "q_conv", 0.1), "dq_conv", 0.1)
+    res = dq(g, q(g, g.input("r", [1, 32, 16, 16]), "q_res", 0.08), "dq_res", 0.08)
+    y = q(g, g.node("Add", [y, res], name="add"), "q_add", 0.12)
+    _, report = rewrite(g.model([dq(g, y, "dq_final", 0.12)]), precision="int8", passes=["qdq-residual-add"])
+    assert not report.changed
+    assert [r.check for r in report.refused] == ["conv-path-unquantized"]
+    assert "drop a rounding step" in report.refused[0].reason
