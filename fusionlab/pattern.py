@@ -86,16 +86,7 @@ class Var(Pattern):
         self.name = name
 
     def match(self, tensor, view, b):
-        if self.name is None:
-            yield b
-            return
-        bound = b.tensors.get(self.name)
-        if bound is None:
-            b = b.copy()
-            b.tensors[self.name] = tensor
-            yield b
-        elif bound == tensor:
-            yield b
+        yield from _bind_tensor(self.name, tensor, b)
 
     def __repr__(self):
         return self.name or "_"
@@ -123,16 +114,7 @@ class Const(Pattern):
                 return
             if not np.allclose(v.astype(np.float64), self.value, rtol=self.rtol, atol=self.atol):
                 return
-        if self.name is None:
-            yield b
-            return
-        bound = b.tensors.get(self.name)
-        if bound is None:
-            b = b.copy()
-            b.tensors[self.name] = tensor
-            yield b
-        elif bound == tensor:
-            yield b
+        yield from _bind_tensor(self.name, tensor, b)
 
     def __repr__(self):
         return f"Const({self.value})" if self.value is not None else "Const"
@@ -232,6 +214,20 @@ class Alt(Pattern):
 
     def __repr__(self):
         return " | ".join(map(repr, self.options))
+
+
+def _bind_tensor(name: str | None, tensor: str, b: Bindings) -> Iterator[Bindings]:
+    """Bind ``name`` to ``tensor`` (a name bound before must be the same tensor)."""
+    if name is None:
+        yield b
+        return
+    bound = b.tensors.get(name)
+    if bound is None:
+        b = b.copy()
+        b.tensors[name] = tensor
+        yield b
+    elif bound == tensor:
+        yield b
 
 
 def _match_seq(patterns, tensors, view, b) -> Iterator[Bindings]:
