@@ -829,7 +829,10 @@ def render_rewrite(report: RewriteReport, console, *, output: str | None = None,
         bb, ab = report.builds["before"], report.builds["after"]
 
         def fmt(c: BuildCount) -> str:
-            return f"failed ({c.error})" if c.error else f"{c.layers} ({c.layers_with_nodes} with ONNX nodes)"
+            if c.error:
+                first = c.error.splitlines()[0]
+                return f"failed ({first[:160]}{'...' if len(first) > 160 else ''})"
+            return f"{c.layers} ({c.layers_with_nodes} with ONNX nodes)"
 
         console.print(f"builder {report.builds['after'].builder} {ab.version or bb.version or ''}: engine layers "
                       f"{fmt(bb)} -> {fmt(ab)}", highlight=False)

@@ -39,10 +39,10 @@ class HorizontalGemm(Rule):
     def find(self, state):
         groups: dict[str, list] = {}
         for layer in state.layers_of_kinds(GEMM_KINDS):
-            if len(layer.nodes) != 1 or layer.host is None:
+            if len(layer.nodes) != 1:
                 continue
-            node = state.graph.nodes[layer.host]
-            if len(node.inputs) < 2 or not weight_is_constant(state, node.inputs[1]):
+            node = state.graph.nodes[layer.nodes[0]]
+            if node.op_type not in ("MatMul", "Gemm") or len(node.inputs) < 2 or not weight_is_constant(state, node.inputs[1]):
                 continue
             groups.setdefault(state.resolve(node.inputs[0]), []).append(layer)
         for members in groups.values():

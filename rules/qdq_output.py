@@ -22,9 +22,16 @@ class QdqOutput(Rule):
     whose output also feeds a float residual Add).
     Conditions: `single-consumer` -- the layer's output is read by QuantizeLinear nodes
     with one scale and zero_point only (not by a float reader, not a graph output).
-    TensorRT-RTX differs: the output QuantizeLinear runs with the bias in a separate
-    epilogue kernel after the INT8 convolution (TENSORRT-RTX.md, DQ+DQ(weight)->Conv->Q),
-    so the rule is classic TensorRT only.
+    TensorRT-RTX: the INT8 convolution is a `correlation` kernel and the bias, activation
+    and output QuantizeLinear run in an epilogue `kgen` kernel whose metadata lists the
+    convolution too (TENSORRT-RTX.md, DQ+DQ(weight)->Conv->Q); the two kernels share the
+    convolution, so fusionlab predicts one layer holding both, as on classic TensorRT.
+    Measured with TensorRT-RTX 1.7 (live builds of small graphs, ResNet-18 and
+    MobileNetV2 QDQ exports), where it differs: the QuantizeLinear joins the epilogue also
+    when the output has a float reader (the float branch runs in the same kgen) and after
+    a ``conv + add`` with a float residual, so `single-consumer` and the float-residual
+    exclusion are classic only; TRT410 qdq-epilogue continues the epilogue through the
+    DequantizeLinear that follows.
     Source: TensorRT Developer Guide, "Q/DQ Fusion" ([DQ, DQ] > Node > Q is fused to the
     quantized node QNode); TensorRT "Q/DQ Layer-Placement Recommendations".
     """
@@ -32,7 +39,6 @@ class QdqOutput(Rule):
     code = "TRT404"
     name = "qdq-output"
     phase = 55
-    targets = ("tensorrt",)
     pattern = op.QuantizeLinear(Op(WEIGHTED_KINDS, name="conv", free=True), name="q")
     host = "conv"
     cost = 3
@@ -51,8 +57,9 @@ class QdqOutput(Rule):
             if conv is None or not is_int8_layer(conv) or (id(conv), t) in seen:
                 continue
             seen.add((id(conv), t))
-            if any(dq_producer(state, r) is None for _, r in residual_inputs(state, conv)):
-                continue  # float residual: float output (TRT409)
+            rtx = state.ctx is not None and state.ctx.target == "tensorrt-rtx"
+            if not rtx and any(dq_producer(state, r) is None for _, r in residual_inputs(state, conv)):
+                continue  # float residual: float output (TRT409); TensorRT-RTX quantizes it anyway
             qs, _ = quantized_readers(state, t)
             layers, order = {"conv": conv, "q": q_layer}, [conv, q_layer]
             for other in qs:
@@ -67,7 +74,7 @@ class QdqOutput(Rule):
         return (f"{', '.join(qs)} ({qparams(m.state, m.state.graph.nodes[qs[0]])}) fuse into "
                 f"{m.layer('conv').host_or_first}: the layer writes INT8")
 
-    @check("single-consumer")
+    @check("single-consumer", targets=("tensorrt",))
     def single(self, m, ctx):
         t = m.tensor("y")
         q = m.node("q")

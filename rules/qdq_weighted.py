@@ -6,9 +6,9 @@ from onnx import TensorProto
 from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
-from rules._common import (QDQ_OPS, WEIGHTED_OPS, dq_producer, dtype_name, fmt_values,
-                           is_int8_layer, lone_layer, owned_dq_layer, qdq_zero_point,
-                           weight_dq, weight_is_constant)
+from rules._common import (CONVS, QDQ_OPS, WEIGHTED_OPS, dq_producer, dtype_name, fmt_values,
+                           is_int8_layer, live_readers, lone_layer, owned_dq_layer, q_producer,
+                           qdq_zero_point, weight_dq, weight_is_constant)
 
 #: Weight types TensorRT quantizes weights to (INT8; INT4 and FP8 in newer releases).
 WEIGHT_TYPES = (TensorProto.INT8, TensorProto.INT4, TensorProto.FLOAT8E4M3FN)
@@ -44,7 +44,12 @@ class QdqWeighted(Rule):
     quantizes the float bias itself with S_weight * S_input (onnxruntime's INT32 bias is
     also a parser rejection, TRT402).
     TensorRT-RTX: measured the same (DQs fused into an INT8 conv, input Q separate), the
-    bias and output Q then go to an epilogue kernel (TENSORRT-RTX.md).
+    bias and output Q then go to an epilogue kernel (TENSORRT-RTX.md; TRT404, TRT410).
+    One divergence, measured with TensorRT-RTX 1.7: when the convolution's input channels
+    are not a multiple of 4 (an image's 3 channels), the kernel that quantizes the input
+    also pads the channels (`__myl_MulMinMaxRounCastConc`) and its metadata lists the
+    convolution, so on `tensorrt-rtx` that QuantizeLinear joins the layer when its only
+    reader is the layer's own input DequantizeLinear.
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Fuse Q/DQ with weighted node (Conv,
     FC, Deconv); TensorRT "Explicit Quantization".
     """
@@ -79,7 +84,27 @@ class QdqWeighted(Rule):
             for i, extra in enumerate(self._weight_chain(state, conv.inputs[1])):
                 layers[f"weight_{i}"] = extra
                 order.append(extra)
+            padding = self._rtx_padding_q(state, conv, dq) if mine is not None else None
+            if padding is not None:
+                layers["q_input"] = padding
+                order.append(padding)
             yield Match(self, layers, {"x": dq.inputs[0], "w": conv.inputs[1]}, order, state)
+
+    @staticmethod
+    def _rtx_padding_q(state, conv, dq):
+        """TensorRT-RTX: the lone layer of the QuantizeLinear in front of ``dq`` when the
+        convolution's input channels are not a multiple of 4 (the quantize kernel also pads
+        the channels and lists the convolution), else None."""
+        if state.ctx is None or state.ctx.target != "tensorrt-rtx" or conv.op_type not in CONVS:
+            return None
+        shape = state.graph.shape(state.resolve(conv.inputs[0]))
+        channels = shape[1] if shape is not None and len(shape) > 1 else None
+        if not isinstance(channels, int) or channels % 4 == 0:
+            return None
+        q = q_producer(state, dq.inputs[0])
+        if q is None or live_readers(state, q.outputs[0]) != [dq.name]:
+            return None
+        return lone_layer(state, q.name)
 
     @staticmethod
     def _weight_chain(state, tensor):

@@ -90,3 +90,31 @@ def test_missed_bias_merge_when_the_matmul_has_a_second_reader():
     assert missed.check == "single-consumer"
     assert missed.nodes == ("matmul", "add")
     assert report.layer_of("matmul").kind == "FullyConnected"
+
+
+def test_rtx_bias_add_not_before_an_activation_is_missed_and_goes_to_the_next_kgen():
+    import numpy as np
+
+    g = GraphBuilder()
+    x = g.input("x", [64, 32])
+    y = g.node("MatMul", [x, g.weight([32, 32])], name="proj")
+    y = g.node("Add", [y, g.weight([32])], name="bias")
+    y = g.node("Reshape", [y, g.const(np.array([1, 64, 2, 16], np.int64))], name="heads")
+    model = g.model([y])
+    rtx = analyze(model, target="tensorrt-rtx")
+    (missed,) = [d for d in rtx.diagnostics if d.code == "TRT109" and d.status == "missed"]
+    assert missed.check == "bias-before-activation"
+    assert missed.nodes == ("proj", "bias")
+    assert rtx.layer_of("proj").nodes == ("proj",)
+    assert rtx.layer_of("bias").nodes == ("bias", "heads")
+    classic = analyze(model, target="tensorrt")
+    assert classic.layer_of("bias").nodes == ("proj", "bias")
+
+
+def test_rtx_bias_add_before_a_relu_fuses_into_the_gemm():
+    g = GraphBuilder()
+    y = g.node("MatMul", [g.input("x", [64, 32]), g.weight([32, 32])], name="proj")
+    y = g.node("Add", [y, g.weight([32])], name="bias")
+    y = g.node("Relu", [y], name="act")
+    rtx = analyze(g.model([y]), target="tensorrt-rtx")
+    assert rtx.layer_of("act").nodes == ("proj", "bias", "act")
