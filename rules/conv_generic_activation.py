@@ -3,8 +3,8 @@
 from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check, single_consumer
 
-from rules._common import (ACTIVATIONS, CONVS, ELEMENTWISE, UNARY, DataOp, constant_of,
-                           data_inputs, precision_fp16_or_int8, sm_at_least)
+from rules._common import (ACTIVATIONS, CONVS, ELEMENTWISE, REDUCES, UNARY, DataOp, constant_of,
+                           data_inputs, precision_fp16_or_int8, reader_layers, sm_at_least)
 
 #: Layers that are a generic activation when they have one input and one output: a fused
 #: PointWise layer, or a lone Activation / Unary op, or a lone ElementWise op whose other
@@ -22,6 +22,10 @@ def gelu_node(graph, layer) -> str | None:
         if key in ops:
             return ops[key]
     return ops["Tanh"] if "Tanh" in ops and "Pow" in ops else None
+
+
+#: Layer kinds TensorRT-RTX compiles as reduction kgen kernels.
+REDUCTION_KINDS = REDUCES + ("GlobalAveragePool", "GlobalMaxPool")
 
 
 class ConvGenericActivation(Rule):
@@ -44,7 +48,10 @@ class ConvGenericActivation(Rule):
     too, so a GELU missed by TRT103 conv-gelu is not fused through this rule:
     `precision-fp16-or-int8` and `sm-7.5-or-newer` (TensorRT only).
     TensorRT-RTX fuses pointwise chains into the preceding convolution as well (``kgen``
-    epilogues): same grouping.
+    epilogues), except a chain whose result a pooling or reduction reads (EfficientNet's
+    SiLU before a squeeze-excitation GlobalAveragePool): the chain then runs in the
+    reduction's kgen kernel and the convolution is alone (live builds of torchvision
+    efficientnet_b0): `no-reduction-reader`, TensorRT-RTX only.
     Source: TensorRT Developer Guide (TensorRT 8.6), "Types of Fusions": Convolution and
     Generic Activation.
     """
@@ -79,6 +86,16 @@ class ConvGenericActivation(Rule):
     @check("single-consumer")
     def single(self, m, ctx):
         return single_consumer(m, ctx)
+
+    @check("no-reduction-reader", targets=("tensorrt-rtx",))
+    def no_reduction_reader(self, m, ctx):
+        readers, _ = reader_layers(ctx.state, m.layer("act"))
+        pools = [r for r in readers if r.kind in REDUCTION_KINDS]
+        if not pools:
+            return None
+        return (f"{m.layer('act').nodes[-1]} is read by {pools[0].nodes[0]} ({pools[0].kind}); "
+                "TensorRT-RTX computes the pointwise chain in that reduction's kgen kernel, "
+                "not in the convolution's epilogue")
 
     @check("precision-fp16-or-int8", targets=("tensorrt",))
     def gelu_precision(self, m, ctx):

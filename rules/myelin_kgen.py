@@ -15,7 +15,7 @@ from rules.pointwise import MEMBER, pointwise_groups
 KGEN_KINDS = frozenset(
     ACTIVATIONS + ELEMENTWISE + UNARY + SHUFFLES + REDUCES + SOFTMAX_KINDS
     + ("PointWise", "Shuffle", "Gelu", "LayerNorm", "LayerNormalization", "L1Norm", "L2Norm",
-       "SumSquares", "LogSum", "LogSumExp", "Reduce", "Gather", "GatherElements", "Where",
+       "SumSquares", "LogSum", "LogSumExp", "Reduce", "GlobalAveragePool", "GlobalMaxPool", "Gather", "GatherElements", "Where",
        "Cast", "Expand", "Not", "GreaterOrEqual", "LessOrEqual", "Slice", "Concat", "Split",
        "kgen")
 )

@@ -53,7 +53,25 @@ def classify(state, layer) -> str | None:
     info = scale_info(state, layer)
     if info is not None and info[0] == "channel":
         return CHANNEL
-    return MEMBER if layer.kind in MEMBER_KINDS else None
+    if layer.kind not in MEMBER_KINDS:
+        return None
+    return None if _rtx_conv_epilogue(state, layer) else MEMBER
+
+
+def _rtx_conv_epilogue(state, layer) -> bool:
+    """On TensorRT-RTX, a lone activation that is a convolution's only reader goes to the
+    convolution's epilogue before any pointwise grouping (EfficientNet's excitation
+    ``Conv -> Sigmoid -> Mul(x, s)``: ``Conv + Sigmoid`` in one kernel, the Mul apart)."""
+    if state.ctx is None or state.ctx.target != "tensorrt-rtx" or len(layer.nodes) != 1:
+        return False
+    if layer.kind not in ACTIVATIONS + UNARY:
+        return False
+    node = state.graph.nodes[layer.nodes[0]]
+    src = state.producer_layer(node.inputs[0]) if node.inputs and node.inputs[0] else None
+    if src is None or src.kind not in ("Conv", "ConvTranspose"):
+        return False
+    readers, graph_output = reader_layers(state, src)
+    return readers == [layer] and not graph_output
 
 
 def pointwise_groups(state, layers, kinds: dict, with_channel: bool) -> list[tuple[object, list]]:
@@ -132,6 +150,9 @@ class PointWise(Rule):
     over ``MAX_POINTWISE_NODES`` (16) ONNX nodes is reported and split into consecutive
     pieces (the guide: "the size of the fused PointWise layer is not unlimited"; 16 is
     fusionlab's bound, no number is published).
+    TensorRT-RTX: a lone activation that is a convolution's only reader is left to the
+    convolution's epilogue (TRT110) instead of joining a group (measured on
+    efficientnet_b0's squeeze-excitation: ``Conv + Sigmoid`` one kernel, the Mul apart).
     Source: TensorRT Developer Guide, "PointWise Fusion" (members: Activation, Constant of
     size 1, ElementWise, PointWise, Scale kUNIFORM only, Unary).
     """

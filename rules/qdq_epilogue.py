@@ -3,9 +3,8 @@
 from fusionlab.rule import Match, Rule
 
 from rules._common import (ACTIVATIONS, ELEMENTWISE, QDQ_OPS, UNARY, WEIGHTED_KINDS, WEIGHTED_OPS,
-                           dq_producer,
-                           is_int8_layer, live_readers, lone_layer, owned_dq_layer, q_producer,
-                           residual_inputs)
+                           dq_producer, is_int8_layer, live_readers, lone_layer, owned_dq_layer,
+                           q_producer, residual_inputs)
 
 #: Layer kinds an INT8 convolution's epilogue kgen computes after its output Q -> DQ:
 #: pointwise layers (the INT8 ones of TRT405 keep their op's kind) and the global average
@@ -89,7 +88,8 @@ class QdqEpilogue(Rule):
         for layer in state.layers_of_kinds(WEIGHTED_KINDS):
             if not is_int8_layer(layer):
                 continue
-            extra = self._output_side(state, layer) + self._residual_side(state, layer)
+            extra = (self._output_side(state, layer) + self._residual_side(state, layer)
+                     + self._shared_input(state, layer))
             order = [layer]
             for other in extra:
                 if other is not layer and other not in order:
@@ -167,6 +167,26 @@ class QdqEpilogue(Rule):
             if q is not None and live_readers(state, q.outputs[0]) == [dq.name] \
                     and lone_layer(state, q.name) is not None:
                 found.append(state.layer_of[q.name])
+        return found
+
+    @staticmethod
+    def _shared_input(state, layer) -> list:
+        """The data DequantizeLinear of the layer's convolution when several layers read it
+        and this one holds the first convolution reading it (TensorRT-RTX lists it in
+        every reader's kernel; a node sits in one predicted layer)."""
+        graph, found = state.graph, []
+        for name in layer.nodes:
+            conv = graph.nodes[name]
+            if conv.op_type not in WEIGHTED_OPS or not conv.inputs:
+                continue
+            dq = dq_producer(state, conv.inputs[0])
+            if dq is None or lone_layer(state, dq.name) is None:
+                continue
+            readers = live_readers(state, dq.outputs[0])
+            convs = [r for r in readers if graph.nodes[r].op_type in WEIGHTED_OPS
+                     and state.resolve(graph.nodes[r].inputs[0]) == state.resolve(dq.outputs[0])]
+            if len(readers) > 1 and min(convs, key=lambda r: graph.nodes[r].index) == name:
+                found.append(state.layer_of[dq.name])
         return found
 
     def describe(self, m: Match) -> str:

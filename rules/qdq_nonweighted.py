@@ -4,8 +4,8 @@ from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from rules._common import (QDQ_COMMUTING, QDQ_INT8_OPS, QDQ_NOT_COMMUTING, QDQ_OPS,
-                           WEIGHTED_KINDS, dq_producer, lone_layer, owned_dq_layer, qparams,
-                           quantized_readers, same_qparams)
+                           WEIGHTED_KINDS, dq_producer, live_readers, lone_layer, owned_dq_layer,
+                           q_producer, qparams, quantized_readers, same_qparams)
 
 #: Layers this rule never anchors on: Q/DQ themselves, weighted layers (TRT403), the
 #: data-movement ops of TRT406 qdq-commute, constants.
@@ -76,6 +76,10 @@ class QdqNonweighted(Rule):
                 if mine is not None:
                     layers[f"dq_{i}"] = mine
                     order.append(mine)
+                    before = self._rtx_input_q(state, dq)
+                    if before is not None:
+                        layers[f"q_in_{i}"] = before
+                        order.append(before)
             first = qs[0]
             for q in qs:
                 mine = lone_layer(state, q.name)
@@ -85,6 +89,20 @@ class QdqNonweighted(Rule):
             if "q" not in layers:
                 continue
             yield Match(self, layers, {"y": outs[0]}, order, state)
+
+    @staticmethod
+    def _rtx_input_q(state, dq):
+        """TensorRT-RTX: the lone layer of the QuantizeLinear in front of ``dq`` when ``dq``
+        is its only reader and it quantizes a network input (a QuantizeLinear after a layer
+        belongs to that layer: TRT404, or this rule's output QuantizeLinear); None on
+        classic TensorRT."""
+        if state.ctx is None or state.ctx.target != "tensorrt-rtx":
+            return None
+        q = q_producer(state, dq.inputs[0])
+        if q is None or live_readers(state, q.outputs[0]) != [dq.name] \
+                or state.resolve(q.inputs[0]) not in state.graph.inputs:
+            return None
+        return lone_layer(state, q.name)
 
     def describe(self, m):
         node = m.layer("node")

@@ -95,3 +95,25 @@ def test_missed_when_the_chain_holds_a_gelu_before_turing():
     (missed,) = diagnostics(report, "TRT110", "missed")
     assert missed.check == "sm-7.5-or-newer"
     assert missed.nodes == ("conv1", "gelu1", "mul1")
+
+
+def _silu_then_squeeze(g):
+    x = g.input("x", [1, 32, 16, 16])
+    c = g.conv(x, 32, name="conv1")
+    s = g.node("Sigmoid", [c], name="sig")
+    a = g.node("Mul", [c, s], name="silu")
+    pooled = g.node("GlobalAveragePool", [a], name="gap")
+    e = g.conv(pooled, 32, k=1, name="fc2")
+    return g.model([g.node("Mul", [a, e], name="excite")])
+
+
+def test_rtx_silu_read_by_a_pool_goes_to_the_pool_kernel_not_the_conv():
+    model = _silu_then_squeeze(GraphBuilder())
+    rtx = analyze(model, target="tensorrt-rtx")
+    (missed,) = [d for d in rtx.diagnostics if d.code == "TRT110" and d.status == "missed"]
+    assert missed.check == "no-reduction-reader"
+    assert missed.nodes == ("conv1", "sig", "silu")
+    assert rtx.layer_of("conv1").nodes == ("conv1",)
+    assert rtx.layer_of("gap").nodes == ("sig", "silu", "gap")
+    classic = analyze(model, target="tensorrt")
+    assert classic.layer_of("silu").nodes == ("conv1", "sig", "silu")

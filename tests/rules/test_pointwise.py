@@ -120,3 +120,16 @@ def test_missed_when_the_group_is_over_the_size_limit_and_split():
     assert "20 nodes" in missed.reason and "at most 16" in missed.reason and "2 layers" in missed.reason
     assert [l.nodes for l in report.layers] == [tuple(names[:16]), tuple(names[16:])]
     assert all(l.kind == "PointWise" for l in report.layers)
+
+
+def test_rtx_leaves_a_convolutions_only_activation_to_its_epilogue():
+    g = GraphBuilder()
+    x = g.input("x", [1, 32, 8, 8])
+    s = g.node("Sigmoid", [g.conv(x, 32, k=1, name="fc2")], name="gate")
+    y = g.node("Mul", [x, s], name="excite")
+    model = g.model([y])
+    rtx = analyze(model, target="tensorrt-rtx")
+    assert rtx.layer_of("gate").nodes == ("fc2", "gate")
+    assert rtx.layer_of("excite").nodes == ("excite",)
+    classic = analyze(model, target="tensorrt")
+    assert classic.layer_of("excite").nodes == ("gate", "excite")
