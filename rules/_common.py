@@ -696,3 +696,19 @@ def gelu_op_rewrite(m: Match, graph, approximate: str, expected: list, what: str
     name = fresh_name(graph, f"{out_node.name}_Gelu")
     graph.nodes.append(gs.Node("Gelu", name, {"approximate": approximate}, inputs=[x], outputs=[y]))
     return f"replaced the {len(m.nodes)}-op {what} ending at {out_node.name} by one Gelu op ({name})"
+
+
+# ---------------------------------------------------------------- TensorRT-RTX INT8 kernels
+# Helpers of the TensorRT-RTX Q/DQ structure (TRT403, TRT410 qdq-epilogue).
+
+def is_depthwise_conv(graph, node) -> bool:
+    """A Conv with more than one group and one input channel per group (the weight,
+    possibly behind a DequantizeLinear, has shape [C_out, 1, k, k])."""
+    if node.op_type != "Conv" or (node.attr("group", 1) or 1) <= 1 or len(node.inputs) < 2:
+        return False
+    shape = graph.shape(node.inputs[1])
+    if shape is None:
+        src = graph.node_of(node.inputs[1])
+        if src is not None and src.op_type in QDQ_OPS:
+            shape = graph.shape(src.inputs[0])
+    return shape is not None and len(shape) > 1 and shape[1] == 1

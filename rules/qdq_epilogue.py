@@ -2,9 +2,9 @@
 
 from fusionlab.rule import Match, Rule
 
-from rules._common import (ACTIVATIONS, ELEMENTWISE, QDQ_OPS, UNARY, WEIGHTED_KINDS, WEIGHTED_OPS,
-                           dq_producer, is_int8_layer, live_readers, lone_layer, owned_dq_layer,
-                           q_producer, residual_inputs)
+from rules._common import (ACTIVATIONS, ELEMENTWISE, UNARY, WEIGHTED_KINDS, WEIGHTED_OPS,
+                           dq_producer, is_depthwise_conv, is_int8_layer, live_readers,
+                           lone_layer, owned_dq_layer, q_producer, residual_inputs)
 
 #: Layer kinds an INT8 convolution's epilogue kgen computes after its output Q -> DQ:
 #: pointwise layers (the INT8 ones of TRT405 keep their op's kind) and the global average
@@ -16,18 +16,6 @@ EPILOGUE_KINDS = frozenset(ACTIVATIONS + ELEMENTWISE + UNARY
 #: Pooling kernels that read the float tensor: the DequantizeLinear in front of them runs
 #: in the producer's epilogue, the pooling apart.
 FLOAT_POOLS = ("AveragePool",)
-
-
-def is_depthwise(graph, node) -> bool:
-    """A Conv with one input channel per group and more than one group."""
-    group = node.attr("group", 1) or 1
-    shape = graph.shape(node.inputs[1]) if len(node.inputs) > 1 else None
-    if shape is None and len(node.inputs) > 1:
-        src = graph.node_of(node.inputs[1])  # weight behind a DequantizeLinear
-        if src is not None and src.op_type in QDQ_OPS:
-            shape = graph.shape(src.inputs[0])
-    return node.op_type == "Conv" and group > 1 and shape is not None and len(shape) > 1 \
-        and shape[1] == 1
 
 
 class QdqEpilogue(Rule):
@@ -45,10 +33,13 @@ class QdqEpilogue(Rule):
     DequantizeLinear's QuantizeLinear of a float tensor. The chain grows round by round,
     so onnxruntime.quantization's QDQ format (a Q -> DQ pair on every tensor) gives one
     layer per ``conv -> Q -> DQ -> Relu -> Q`` and per ``conv -> Q -> DQ -> Add -> Q -> DQ
-    -> Relu -> Q``. It stops at a DequantizeLinear read by several layers (a block's
-    output, read by the next convolution and the residual Add: it stays its own layer, as
-    for TRT403) and at one that a convolution or GEMM reads as data (it belongs to that
-    layer's INT8 kernel).
+    -> Relu -> Q``. It stops at a DequantizeLinear that a convolution or GEMM reads as
+    data (it belongs to that layer's INT8 kernel) and at one read by several INT8 layers
+    (a ResNet block's output, read by the next convolution and the residual Add):
+    TensorRT-RTX lists such a DequantizeLinear in every reader's kernel, and since a node
+    sits in one predicted layer fusionlab puts it with the first convolution reading it
+    (classic TensorRT keeps it its own layer, TRT403); when a float pointwise layer reads
+    it too, it runs in the producer's epilogue with that layer.
     Why it matters: on TensorRT-RTX the INT8 convolution writes its raw accumulators and
     one generated ``kgen`` kernel applies the bias, requantizes, dequantizes, runs the
     activation / residual Add / global average, and quantizes again; a Q/DQ placement that
@@ -67,10 +58,12 @@ class QdqEpilogue(Rule):
     a grouped, non-depthwise or regular convolution is not); the residual's QuantizeLinear
     of a float tensor is computed in the epilogue (classic: a separate layer); DQ ->
     AveragePool -> Q is not an INT8 pooling (TRT405) and its DequantizeLinear joins the
-    producer's epilogue. Classic TensorRT's INT8 MobileNet engines (TREx test inputs) show
-    the documented behaviour instead: `Conv_x + Relu_y` layers with the output
-    QuantizeLinear, separate `QuantizeLinear_n | Reformat` layers where a float reader
-    blocks it.
+    producer's epilogue. Classic TensorRT's INT8 MobileNet engines (TREx test inputs,
+    `mobilenet*.qat.onnx.engine.graph.json`) show the documented behaviour instead: one
+    layer per convolution, `features.0.0.weight + QuantizeLinear_8 + Conv_12 +
+    PWN(Clip_16)` writing INT8, the depthwise convolution its own
+    `CudaDepthwiseConvolution` layer, and a separate `QuantizeLinear_98 | Reformat` layer
+    where a float residual reader keeps the convolution's output in FP16.
     Source: TENSORRT-RTX.md (DQ+DQ(weight)->Conv->Q: "bias, output Q and DQ in an epilogue
     kgen"; residual DQ->Add->Q: "Add in the conv's epilogue kgen"); fusionlab's live
     TensorRT-RTX 1.7 builds.
@@ -84,59 +77,91 @@ class QdqEpilogue(Rule):
     cost = 1
 
     def find(self, state):
-        """One match per INT8 weighted layer with something to take (see the docstring)."""
-        for layer in state.layers_of_kinds(WEIGHTED_KINDS):
-            if not is_int8_layer(layer):
-                continue
-            extra = (self._output_side(state, layer) + self._residual_side(state, layer)
-                     + self._shared_input(state, layer))
-            order = [layer]
-            for other in extra:
-                if other is not layer and other not in order:
+        """One match per layer X that continues an epilogue (the anchor, downstream: a
+        match walks backwards from it): the INT8 layers whose output QuantizeLinear X
+        reads through a DequantizeLinear, and, when X is an INT8 weighted layer, its
+        residual and shared input DequantizeLinear."""
+        for x in state.live_layers():
+            if state.candidates is not None and id(x) not in state.candidates:
+                continue  # a later round: only layers downstream of the last changes
+            producers, extra = self._upstream(state, x)
+            if x.kind in WEIGHTED_KINDS and is_int8_layer(x):
+                extra += self._residual_side(state, x) + self._shared_input(state, x)
+            order = [x]
+            for other in producers + extra:
+                if other not in order:
                     order.append(other)
-            if len(order) > 1:
-                layers = {"conv": layer}
-                layers.update({f"e{i}": l for i, l in enumerate(order[1:])})
-                yield Match(self, layers, {}, order, state)
+            if len(order) == 1:
+                continue
+            host = producers[0] if producers else x
+            layers = {"conv": host}
+            layers.update({f"e{i}": l for i, l in enumerate(l for l in order if l is not host)})
+            yield Match(self, layers, {}, order, state)
 
     @staticmethod
-    def _output_side(state, layer) -> list:
-        """Layers reading the layer's QuantizeLinear members through a DequantizeLinear."""
-        graph, found = state.graph, []
-        members = set(layer.nodes)
-        for name in layer.nodes:
-            q = graph.nodes[name]
-            if q.op_type != "QuantizeLinear":
+    def _epilogue_of(state, dq, x):
+        """The INT8 weighted layer (not ``x``) holding the QuantizeLinear that ``dq`` reads."""
+        q = q_producer(state, dq.inputs[0])
+        if q is None or state.is_absorbed(q.name):
+            return None
+        layer = state.layer_of[q.name]
+        if layer is x or layer.kind not in WEIGHTED_KINDS or not is_int8_layer(layer):
+            return None
+        return layer
+
+    @staticmethod
+    def _upstream(state, x) -> tuple[list, list]:
+        """``(producers, dq_layers)``: the INT8 layers whose epilogue ``x`` continues, and
+        the lone DequantizeLinear layers between them and ``x``."""
+        graph, producers, dqs = state.graph, [], []
+        members = set(x.nodes)
+        if len(x.nodes) == 1 and graph.nodes[x.nodes[0]].op_type == "DequantizeLinear":
+            dq = graph.nodes[x.nodes[0]]  # x is a lone DQ: a graph output, or before a float pool
+            readers = live_readers(state, dq.outputs[0])
+            homes = {id(state.layer_of[r]): state.layer_of[r] for r in readers}
+            pool = len(homes) == 1 and all(h.kind in FLOAT_POOLS and len(h.nodes) == 1
+                                           for h in homes.values())
+            if (not readers and dq.outputs[0] in graph.outputs) or pool:
+                producer = QdqEpilogue._epilogue_of(state, dq, x)
+                if producer is not None:
+                    producers.append(producer)
+            return producers, dqs
+        for name in x.nodes:  # DequantizeLinear members (TRT405 / TRT403 took them)
+            dq = graph.nodes[name]
+            if dq.op_type != "DequantizeLinear":
                 continue
-            for d in live_readers(state, q.outputs[0]):
-                dq = graph.nodes[d]
-                if dq.op_type != "DequantizeLinear" or d in members:
+            readers = live_readers(state, dq.outputs[0])
+            if not readers or any(r not in members for r in readers):
+                continue  # read by several layers: TensorRT-RTX duplicates it
+            producer = QdqEpilogue._epilogue_of(state, dq, x)
+            if producer is not None and QdqEpilogue._takes(state, x, dq) \
+                    and producer not in producers:
+                producers.append(producer)
+        if x.kind in EPILOGUE_KINDS and not QdqEpilogue._is_commuted(x):
+            for t in state.layer_inputs(x):  # lone DequantizeLinear layers x reads
+                dq = dq_producer(state, t) if t and not state.is_constant(t) else None
+                if dq is None or lone_layer(state, dq.name) is None:
                     continue
-                readers = live_readers(state, dq.outputs[0])
-                dq_layer = state.layer_of[d]
-                homes = {id(state.layer_of[r]): state.layer_of[r] for r in readers}
-                if not readers:
-                    if lone_layer(state, d) is not None and dq.outputs[0] in graph.outputs:
-                        found.append(dq_layer)
-                    continue
-                if len(homes) != 1:
-                    continue  # read by several layers: TensorRT-RTX duplicates it
-                (reader,) = homes.values()
-                if reader is layer:
-                    continue
-                if dq_layer is reader:  # the DQ already sits in its reader's layer
-                    if QdqEpilogue._takes(state, reader, dq):
-                        found.append(reader)
-                elif lone_layer(state, d) is not None:
-                    if reader.kind in EPILOGUE_KINDS and not QdqEpilogue._is_commuted(reader):
-                        found += [dq_layer, reader]
-                    elif reader.kind in FLOAT_POOLS and len(reader.nodes) == 1:
-                        found.append(dq_layer)
-        return found
+                if any(r not in members for r in live_readers(state, dq.outputs[0])) \
+                        and not QdqEpilogue._is_float_kgen(x):
+                    continue  # an INT8 layer needs the DQ to itself; a float kgen shares it
+                producer = QdqEpilogue._epilogue_of(state, dq, x)
+                if producer is not None:
+                    dqs.append(state.layer_of[dq.name])
+                    if producer not in producers:
+                        producers.append(producer)
+        producers.sort(key=lambda l: l.index)
+        return producers, dqs
 
     @staticmethod
     def _is_commuted(layer) -> bool:
         return "TRT406" in layer.rules or "TRT407" in layer.rules
+
+    @staticmethod
+    def _is_float_kgen(layer) -> bool:
+        """A pointwise layer computing in float (not an INT8 layer of TRT405)."""
+        return layer.kind in EPILOGUE_KINDS and not QdqEpilogue._is_commuted(layer) \
+            and "TRT405" not in layer.rules
 
     @staticmethod
     def _takes(state, reader, dq) -> bool:
@@ -150,7 +175,7 @@ class QdqEpilogue(Rule):
                  and graph.nodes[n].inputs and state.resolve(graph.nodes[n].inputs[0]) == t]
         if not convs:
             return True  # another convolution's epilogue (the residual Add reads it)
-        return all(is_depthwise(graph, c) for c in convs)
+        return all(is_depthwise_conv(graph, c) for c in convs)
 
     @staticmethod
     def _residual_side(state, layer) -> list:
@@ -183,6 +208,9 @@ class QdqEpilogue(Rule):
             if dq is None or lone_layer(state, dq.name) is None:
                 continue
             readers = live_readers(state, dq.outputs[0])
+            if QdqEpilogue._epilogue_of(state, dq, layer) is not None and any(
+                    QdqEpilogue._is_float_kgen(state.layer_of[r]) for r in readers):
+                continue  # it runs in its producer's epilogue with the float reader
             convs = [r for r in readers if graph.nodes[r].op_type in WEIGHTED_OPS
                      and state.resolve(graph.nodes[r].inputs[0]) == state.resolve(dq.outputs[0])]
             if len(readers) > 1 and min(convs, key=lambda r: graph.nodes[r].index) == name:

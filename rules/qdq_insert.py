@@ -29,7 +29,13 @@ class QdqInsert(Rule):
     reported: an average does not preserve max(abs(x)), so TensorRT inserts nothing and
     the pooling runs in float (quantize both sides explicitly: TRT405 qdq-nonweighted
     then fuses DQ -> AveragePool -> Q).
-    TensorRT-RTX: not measured; the classic rule applies.
+    `pool-separate-on-rtx` (TensorRT-RTX only) -- the pooling is not a MaxPool.
+    TensorRT-RTX differs (measured with TensorRT-RTX 1.7, live builds of small graphs):
+    it inserts nothing around a MaxPool: DQ -> MaxPool -> float reader runs the pooling
+    alone in a maxpool kernel and the DequantizeLinear in its reader's kgen (moved after
+    the pooling), float -> MaxPool -> Q runs the QuantizeLinear in a separate kgen; so on
+    `tensorrt-rtx` the MaxPool case is reported as missed. A GlobalMaxPool is a reduction
+    kgen there and computes the QuantizeLinear in the same kernel, as predicted.
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Insert missing Q/DQ nodes.
     """
 
@@ -89,6 +95,18 @@ class QdqInsert(Rule):
         return (f"{pool.name} ({pool.op_type}) has {have}; an average does not preserve "
                 "max(abs(x)), so TensorRT inserts no Q/DQ pair and it runs in float (quantize "
                 "both sides to run it in INT8)")
+
+    @check("pool-separate-on-rtx", targets=("tensorrt-rtx",))
+    def rtx(self, m, ctx):
+        pool = m.node("pool")
+        if pool.op_type != "MaxPool":
+            return None
+        half = m.layer("dq").nodes[0] if "dq" in m.layers else \
+            ", ".join(l.nodes[0] for n, l in m.layers.items() if n.startswith("q_"))
+        return (f"TensorRT-RTX runs {pool.name} as its own maxpool kernel and {half} in another "
+                "kernel (measured with TensorRT-RTX 1.7: no Q/DQ pair is inserted; a lone "
+                "DequantizeLinear moves after the pooling into its reader's kernel): quantize "
+                "both sides to get one INT8 maxpool kernel (TRT406)")
 
     def rewrite(self, m, graph):
         """Insert the missing half (``fusionlab rewrite``); exact for MaxPool.

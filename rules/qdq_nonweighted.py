@@ -34,9 +34,19 @@ class QdqNonweighted(Rule):
     Gather, a linear Resize...) are named; `inputs-dequantized` -- every non-constant input
     comes from a DequantizeLinear (an Add with one float operand cannot run in INT8);
     `single-consumer` -- the node's output is read by QuantizeLinear nodes with one scale
-    and zero_point only.
+    and zero_point only; `avgpool-separate-on-rtx` (TensorRT-RTX only) -- the node is not
+    an AveragePool.
     TensorRT-RTX measured DQ->Relu->Q as one kernel with INT8 in and out: same grouping
-    (TENSORRT-RTX.md).
+    (TENSORRT-RTX.md). Divergences measured with TensorRT-RTX 1.7 (live builds of small
+    graphs): the QuantizeLinear of a network input whose only reader is the layer's
+    DequantizeLinear runs in the same kgen kernel (Q -> DQ -> Relu -> Q, [Q -> DQ, Q ->
+    DQ] -> Add -> Q, Q -> DQ -> GlobalAveragePool -> Q are one kernel each), so on
+    `tensorrt-rtx` it joins the layer; DQ -> AveragePool -> Q is not fused: the average
+    pooling is its own `avgpool` kernel on the float tensor and the QuantizeLinear a
+    separate kgen (`avgpool-separate-on-rtx`; after an INT8 convolution the
+    DequantizeLinear runs in the convolution's epilogue, TRT410). After an INT8
+    convolution the whole DQ -> node -> Q layer joins the convolution's epilogue (TRT410
+    qdq-epilogue).
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Fuse Q/DQ with non-weighted node;
     TensorRT "Explicit Quantization" (quantizable layers, Figure "A quantizable AveragePool
     layer is fused with a DQ layer and a Q layer").
@@ -122,6 +132,16 @@ class QdqNonweighted(Rule):
         return (f"{n.name} ({what}) has no INT8 implementation in TensorRT; the "
                 "DequantizeLinear and QuantizeLinear around it stay separate layers and it "
                 "runs in float")
+
+    @check("avgpool-separate-on-rtx", targets=("tensorrt-rtx",))
+    def avgpool_rtx(self, m, ctx):
+        pools = [n for n in m.layer("node").nodes if ctx.graph.nodes[n].op_type == "AveragePool"]
+        if not pools:
+            return None
+        return (f"{pools[0]} (AveragePool) runs as its own TensorRT-RTX avgpool kernel on the "
+                f"dequantized float tensor; {m.node('q').name} is a separate quantize kernel and "
+                "the DequantizeLinear runs with its producer (measured with TensorRT-RTX 1.7; a "
+                "GlobalAveragePool fuses)")
 
     @check("inputs-dequantized")
     def inputs(self, m, ctx):

@@ -33,8 +33,11 @@ class QdqResidualAdd(Rule):
     residual). The TensorRT quantization toolkits place Q/DQ this way (residual input
     quantized, convolution output not).
     TensorRT-RTX differs: the residual DQ -> Add -> Q after an INT8 convolution runs in the
-    convolution's epilogue kernel, apart from the convolution itself (TENSORRT-RTX.md), so
-    the rule is classic TensorRT only.
+    convolution's epilogue kernel (TENSORRT-RTX.md), and neither missed structure splits
+    anything there (measured with TensorRT-RTX 1.7: a float residual, and onnxruntime's
+    Q -> DQ between the convolution and the Add, all run in that one epilogue kgen), so
+    the rule is classic TensorRT only; TRT410 qdq-epilogue predicts the TensorRT-RTX
+    grouping, the residual's DequantizeLinear and QuantizeLinear included.
     Source: TensorRT Developer Guide, "Q/DQ Layer-Placement Recommendations" (quantize the
     residual input in skip connections; Figures "the trailing Q-layer cannot be fused" and
     "an example of suboptimal quantization fusions"); TensorRT "Q/DQ Fusion".

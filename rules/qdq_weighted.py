@@ -7,8 +7,9 @@ from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from rules._common import (CONVS, QDQ_OPS, WEIGHTED_OPS, dq_producer, dtype_name, fmt_values,
-                           is_int8_layer, live_readers, lone_layer, owned_dq_layer, q_producer,
-                           qdq_zero_point, weight_dq, weight_is_constant)
+                           is_depthwise_conv, is_int8_layer, live_readers, lone_layer,
+                           owned_dq_layer, q_producer, qdq_zero_point, weight_dq,
+                           weight_is_constant)
 
 #: Weight types TensorRT quantizes weights to (INT8; INT4 and FP8 in newer releases).
 WEIGHT_TYPES = (TensorProto.INT8, TensorProto.INT4, TensorProto.FLOAT8E4M3FN)
@@ -48,8 +49,14 @@ class QdqWeighted(Rule):
     One divergence, measured with TensorRT-RTX 1.7: when the convolution's input channels
     are not a multiple of 4 (an image's 3 channels), the kernel that quantizes the input
     also pads the channels (`__myl_MulMinMaxRounCastConc`) and its metadata lists the
-    convolution, so on `tensorrt-rtx` that QuantizeLinear joins the layer when its only
-    reader is the layer's own input DequantizeLinear.
+    convolution; the kernel writing a depthwise convolution's input lists it too. So on
+    `tensorrt-rtx` the QuantizeLinear of a network input joins the layer when its only
+    reader is the layer's own input DequantizeLinear (with 32 channels and a regular
+    convolution it is a separate quantize kernel, as documented; after an INT8 layer the
+    QuantizeLinear is in that layer's epilogue, TRT410). Classic TensorRT keeps it apart
+    even for 3 channels: TREx's INT8 MobileNet engine has `QuantizeLinear_2 | Reformat`
+    (FP32 -> four-wide vectorized INT8) before `features.0.0.weight + QuantizeLinear_8 +
+    Conv_12 + PWN(Clip_16)`.
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Fuse Q/DQ with weighted node (Conv,
     FC, Deconv); TensorRT "Explicit Quantization".
     """
@@ -92,18 +99,21 @@ class QdqWeighted(Rule):
 
     @staticmethod
     def _rtx_padding_q(state, conv, dq):
-        """TensorRT-RTX: the lone layer of the QuantizeLinear in front of ``dq`` when the
-        convolution's input channels are not a multiple of 4 (the quantize kernel also pads
-        the channels and lists the convolution), else None."""
+        """TensorRT-RTX: the lone layer of the QuantizeLinear of a network input in front
+        of ``dq`` when the convolution is depthwise or its input channels are not a
+        multiple of 4 (the quantize kernel then writes the convolution's input layout and
+        lists the convolution), else None."""
         if state.ctx is None or state.ctx.target != "tensorrt-rtx" or conv.op_type not in CONVS:
             return None
         shape = state.graph.shape(state.resolve(conv.inputs[0]))
         channels = shape[1] if shape is not None and len(shape) > 1 else None
-        if not isinstance(channels, int) or channels % 4 == 0:
+        if not is_depthwise_conv(state.graph, conv) and (not isinstance(channels, int)
+                                                         or channels % 4 == 0):
             return None
         q = q_producer(state, dq.inputs[0])
-        if q is None or live_readers(state, q.outputs[0]) != [dq.name]:
-            return None
+        if q is None or live_readers(state, q.outputs[0]) != [dq.name] \
+                or state.resolve(q.inputs[0]) not in state.graph.inputs:
+            return None  # a QuantizeLinear after a layer runs in that layer's epilogue (TRT410)
         return lone_layer(state, q.name)
 
     @staticmethod

@@ -57,3 +57,61 @@ def test_cli_prints_the_score_and_writes_the_log(capsys, tmp_path):
     assert code == 0
     assert "fused-edge score: precision 1.000, recall 1.000, F1 1.000" in out
     assert "Layers:" in log.read_text()
+
+
+# ----------------------------------------------------------------------------- Q/DQ
+def _qdq_network():
+    """A small network in onnxruntime.quantization's QDQ format (a Q -> DQ pair on every
+    activation, INT8 weights behind per-channel DequantizeLinear nodes, float biases --
+    the INT32 bias DequantizeLinear of ORT's default is a parser rejection): a 3-channel
+    stem, a MobileNetV2 block (1x1 -> depthwise 3x3 -> 1x1, residual Add), global average
+    pooling, Flatten and a Gemm classifier."""
+    import numpy as np
+
+    from fusionlab.testing import GraphBuilder
+
+    g = GraphBuilder()
+
+    def qdq(x, name, scale=0.05):
+        s, z = g.const(np.float32(scale)), g.const(np.array(0, np.int8))
+        y = g.node("QuantizeLinear", [x, s, z], name=f"{name}_q")
+        return g.node("DequantizeLinear", [y, s, z], name=f"{name}_dq")
+
+    def conv(x, cout, cin, name, k=1, group=1):
+        w = g.const(g.rng.integers(-127, 128, [cout, cin // group, k, k]).astype(np.int8))
+        w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                        g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+        y = g.node("Conv", [x, w, g.weight([cout])], name=name, kernel_shape=[k, k],
+                   pads=[k // 2] * 4, group=group)
+        return qdq(y, name)
+
+    def relu6(x, name):
+        return qdq(g.node("Clip", [x, g.const(np.float32(0)), g.const(np.float32(6))], name=name), name)
+
+    x = qdq(g.input("x", [1, 3, 32, 32]), "input")
+    stem = qdq(g.node("Relu", [conv(x, 16, 3, "stem", k=3)], name="stem_relu"), "stem_relu")
+    y = relu6(conv(stem, 64, 16, "expand"), "expand_clip")
+    y = relu6(conv(y, 64, 64, "dw", k=3, group=64), "dw_clip")
+    y = qdq(g.node("Add", [conv(y, 16, 64, "project"), stem], name="add"), "add")
+    y = qdq(g.node("GlobalAveragePool", [y], name="gap"), "gap")
+    y = qdq(g.node("Flatten", [y], name="flatten"), "flatten")
+    w = g.node("DequantizeLinear", [g.const(g.rng.integers(-127, 128, [10, 16]).astype(np.int8)),
+                                    g.const(np.float32(0.02)), g.const(np.array(0, np.int8))],
+               name="fc_wdq")
+    y = qdq(g.node("Gemm", [y, w, g.weight([10])], name="fc", transB=1), "fc")
+    return g.model([y])
+
+
+def test_live_build_confirms_the_qdq_prediction(tmp_path):
+    import onnx
+
+    path = tmp_path / "qdq_block.onnx"
+    onnx.save(_qdq_network(), path)
+    v = verify(path, target="tensorrt-rtx", timeout=300)
+    score = v.comparison.score
+    assert score.edges > 30
+    assert score.f1 >= 0.95, v.comparison.edge_errors
+    assert score.precision == 1.0, v.comparison.edge_errors
+    layer = v.report.layer_of("expand")  # the depthwise conv joins the expand conv's epilogue
+    assert {"expand", "expand_q", "expand_dq", "expand_clip", "dw", "dw_clip"} <= set(layer.nodes)
+    assert "input_q" in v.report.layer_of("stem").nodes  # 3 channels: the Q kernel pads them

@@ -94,3 +94,41 @@ def test_rewrite_refuses_an_average_pool():
                         passes=["qdq-insert"])
     assert not report.changed
     assert [r.check for r in report.refused] == ["max-abs-preserved"]
+
+
+# ---------------------------------------------------------------- TensorRT-RTX
+def test_tensorrt_rtx_inserts_nothing_around_a_maxpool():
+    # Live TensorRT-RTX 1.7: kgen [q_in], maxpool [pool], kgen [dq_in, sig]
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 16, 16, 16]), "q_in"), "dq_in")
+    y = g.node("MaxPool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    report = analyze(g.model([g.node("Sigmoid", [y], name="sig")]), target="tensorrt-rtx")
+    (missed,) = diagnostics(report, "TRT407", "missed")
+    assert missed.check == "pool-separate-on-rtx"
+    assert missed.nodes == ("dq_in", "pool")
+    assert "own maxpool kernel and dq_in in another kernel" in missed.reason
+    assert report.layer_of("pool").nodes == ("pool",)
+
+
+def test_tensorrt_rtx_keeps_the_q_after_a_float_maxpool_apart():
+    # Live TensorRT-RTX 1.7: maxpool [pool], kgen [q_out], correlation [conv1, dq_out, conv1_wdq]
+    g = GraphBuilder()
+    y = g.node("MaxPool", [g.input("x", [1, 16, 16, 16])], name="pool", kernel_shape=[2, 2],
+               strides=[2, 2])
+    y = dq(g, q(g, y, "q_out"), "dq_out")
+    report = analyze(g.model([qconv(g, y, 16, 16, "conv1")]), target="tensorrt-rtx")
+    (missed,) = diagnostics(report, "TRT407", "missed")
+    assert missed.check == "pool-separate-on-rtx"
+    assert missed.nodes == ("pool", "q_out")
+    assert report.layer_of("q_out").nodes == ("q_out",)
+
+
+def test_tensorrt_rtx_global_max_pool_takes_its_q():
+    # Live TensorRT-RTX 1.7: one kgen [gmp, q_out, dq_out, sig] (dq_out and sig in it too:
+    # a DQ before a float op is not predicted)
+    g = GraphBuilder()
+    y = g.node("GlobalMaxPool", [g.input("x", [1, 16, 8, 8])], name="gmp")
+    y = dq(g, q(g, y, "q_out"), "dq_out")
+    report = analyze(g.model([g.node("Sigmoid", [y], name="sig")]), target="tensorrt-rtx")
+    assert report.layer_of("gmp").nodes == ("gmp", "q_out")
+    assert not diagnostics(report, "TRT407", "missed")

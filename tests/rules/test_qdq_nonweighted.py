@@ -105,3 +105,45 @@ def test_missed_when_the_output_is_also_read_in_float():
     assert missed.check == "single-consumer"
     assert missed.nodes == ("dq_x", "relu", "q_out")
     assert "sig" in missed.reason
+
+
+def test_tensorrt_rtx_runs_the_network_input_q_in_the_same_kernel():
+    # Live TensorRT-RTX 1.7: one kgen [q_a, dq_a, q_b, dq_b, add, q_out] (classic: Q apart)
+    g = GraphBuilder()
+    a, b = quantized_input(g, "a"), quantized_input(g, "b")
+    y = q(g, g.node("Add", [a, b], name="add"), "q_out")
+    model = g.model([qconv(g, dq(g, y, "dq_out"), 16, 16, "conv1", k=1)])
+    rtx = analyze(model, target="tensorrt-rtx")
+    assert rtx.layer_of("add").nodes == ("q_a", "dq_a", "q_b", "dq_b", "add", "q_out")
+    assert rtx.layer_of("conv1").nodes == ("dq_out", "conv1_wdq", "conv1")
+    classic = analyze(model, precision="int8")
+    assert classic.layer_of("add").nodes == ("dq_a", "dq_b", "add", "q_out")
+    assert classic.layer_of("q_a").nodes == ("q_a",)
+
+
+def test_tensorrt_rtx_misses_the_int8_average_pool():
+    # Live TensorRT-RTX 1.7: kgen [q_x, dq_x], avgpool [pool], kgen [q_pool] (the Q -> DQ
+    # pair's kernel is not predicted)
+    g = GraphBuilder()
+    y = g.node("AveragePool", [quantized_input(g)], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    y = q(g, y, "q_pool")
+    model = g.model([qconv(g, dq(g, y, "dq_pool"), 16, 16, "conv1", k=1)])
+    rtx = analyze(model, target="tensorrt-rtx")
+    (missed,) = diagnostics(rtx, "TRT405", "missed")
+    assert missed.check == "avgpool-separate-on-rtx"
+    assert missed.nodes == ("q_x", "dq_x", "pool", "q_pool")
+    assert "avgpool kernel" in missed.reason
+    assert rtx.layer_of("pool").nodes == ("pool",)
+    assert rtx.layer_of("q_pool").nodes == ("q_pool",)
+    classic = analyze(model, precision="int8")
+    assert classic.layer_of("pool").nodes == ("dq_x", "pool", "q_pool")
+
+
+def test_tensorrt_rtx_global_average_pool_stays_one_int8_kernel():
+    # Live TensorRT-RTX 1.7: one kgen [q_x, dq_x, pool, q_pool]
+    g = GraphBuilder()
+    y = q(g, g.node("GlobalAveragePool", [quantized_input(g)], name="pool"), "q_pool")
+    model = g.model([qconv(g, dq(g, y, "dq_pool"), 16, 16, "conv1", k=1)])
+    rtx = analyze(model, target="tensorrt-rtx")
+    assert rtx.layer_of("pool").nodes == ("q_x", "dq_x", "pool", "q_pool")
+    assert not diagnostics(rtx, "TRT405", "missed")

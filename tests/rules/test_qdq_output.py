@@ -1,5 +1,5 @@
 """TRT404 qdq-output: fires on INT8 conv (+ relu) -> Q; missed when the conv output is
-also read in float or quantized with another scale; not on TensorRT-RTX."""
+also read in float or quantized with another scale (classic only: TensorRT-RTX fuses it)."""
 
 import numpy as np
 
@@ -80,12 +80,30 @@ def test_missed_when_a_second_q_uses_another_scale():
     assert "q_b (another scale)" in missed.reason
 
 
-def test_tensorrt_rtx_keeps_the_output_q_apart():
+def test_tensorrt_rtx_runs_the_output_q_in_the_epilogue_kernel_listing_the_conv():
+    # Live TensorRT-RTX 1.7: correlation [conv1, dq_in, conv1_wdq], kgen [conv1, relu1, q_out]
     g = GraphBuilder()
     y = q(g, int8_conv_relu(g), "q_out", 0.1)
+    y = qconv(g, dq(g, y, "dq_next", 0.1), 32, 32, "conv2")
     report = analyze(g.model([y]), target="tensorrt-rtx")
-    assert report.layer_of("q_out").nodes == ("q_out",)
-    assert not diagnostics(report, "TRT404")
+    assert report.layer_of("q_out").nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_out")
+    (pred,) = diagnostics(report, "TRT404", "predicted")
+    assert pred.nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_out")
+    assert report.layer_of("dq_next").nodes == ("dq_next", "conv2_wdq", "conv2")
+
+
+def test_tensorrt_rtx_fuses_the_q_despite_a_float_reader():
+    # Live TensorRT-RTX 1.7: kgen [conv1, relu1, q_out, sig]: single-consumer is classic only
+    # (the float Sigmoid in that kernel is not predicted: no Q/DQ rule covers it)
+    g = GraphBuilder()
+    y = int8_conv_relu(g)
+    a = q(g, y, "q_out", 0.1)
+    b = g.node("Sigmoid", [y], name="sig")
+    rtx = analyze(g.model([a, b]), target="tensorrt-rtx")
+    assert rtx.layer_of("q_out").nodes == ("dq_in", "conv1_wdq", "conv1", "relu1", "q_out")
+    assert not diagnostics(rtx, "TRT404", "missed")
+    classic = analyze(g.model([a, b]), precision="int8")
+    assert diagnostics(classic, "TRT404", "missed")[0].check == "single-consumer"
 
 
 def test_tensorrt_style_block_is_one_layer_with_batchnorm_relu_and_output_q():

@@ -131,3 +131,35 @@ def test_missed_when_the_bias_is_an_int32_tensor_behind_a_dequantize():
     assert missed.check == "bias-unquantized"
     assert missed.nodes == ("dq_in", "w_dq", "conv1")
     assert "bias_dq" in missed.reason and "INT32" in missed.reason
+
+
+def test_tensorrt_rtx_puts_the_input_q_in_the_layer_when_channels_are_not_a_multiple_of_4():
+    # Live TensorRT-RTX 1.7: kgen __myl_MulMinMaxRounCastConc [q_in, conv1, dq_in, conv1_wdq]
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 3, 32, 32]), "q_in"), "dq_in")
+    model = g.model([qconv(g, x, 32, 3, "conv1")])
+    rtx = analyze(model, target="tensorrt-rtx")
+    assert rtx.layer_of("conv1").nodes == ("q_in", "dq_in", "conv1_wdq", "conv1")
+    classic = analyze(model, precision="int8")
+    assert classic.layer_of("q_in").nodes == ("q_in",)
+
+
+def test_tensorrt_rtx_keeps_the_input_q_apart_with_32_channels():
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 32, 32]), "q_in"), "dq_in")
+    rtx = analyze(g.model([qconv(g, x, 32, 32, "conv1")]), target="tensorrt-rtx")
+    assert rtx.layer_of("q_in").nodes == ("q_in",)
+    assert rtx.layer_of("conv1").nodes == ("dq_in", "conv1_wdq", "conv1")
+
+
+def test_tensorrt_rtx_puts_the_input_q_of_a_depthwise_conv_in_its_layer():
+    # Live TensorRT-RTX 1.7: kgen [q_in, dw, dq_in, dw_wdq] then correlation [dw, dq_in, dw_wdq]
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 32, 32, 32]), "q_in"), "dq_in")
+    w = g.const(g.rng.integers(-127, 128, [32, 1, 3, 3]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(32, 0.01, np.float32)),
+                                    g.const(np.zeros(32, np.int8))], name="dw_wdq", axis=0)
+    y = g.node("Conv", [x, w, g.weight([32])], name="dw", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+               group=32)
+    rtx = analyze(g.model([y]), target="tensorrt-rtx")
+    assert rtx.layer_of("dw").nodes == ("q_in", "dq_in", "dw_wdq", "dw")
