@@ -8,6 +8,8 @@ What it makes (in ``--out``, default: the folder of this script):
                          (2 layers, hidden 128, 2 heads, vocab 1000),
                          inputs ``input_ids``/``attention_mask`` int64 [1, 64],
                          outputs ``last_hidden_state``/``pooler_output``
+* ``resnet18_qdq_floatbias.onnx``  the same with ORT's ``QuantizeBias: False``
+                         (float biases: what TensorRT's parser accepts)
 * ``resnet18_qdq.onnx``  ``resnet18.onnx`` run through ORT
                          ``quant_pre_process`` then ``quantize_static``
                          (QDQ, int8 activations and weights, both symmetric,
@@ -267,12 +269,14 @@ def _has_int32_bias_dq(path: Path) -> bool:
                for n in model.graph.node)
 
 
-def quantize_qdq(float_path: Path, path: Path) -> Path:
+def quantize_qdq(float_path: Path, path: Path, quantize_bias: bool = True) -> Path:
     """ORT static QDQ quantization: int8 symmetric, per-channel weights.
 
     quant_pre_process (shape inference + ORT basic optimization) is applied
     first, as the ORT docs recommend; its output is kept only if the
     quantized result still has ORT's default INT32 bias DequantizeLinear.
+    With ``quantize_bias=False`` (ORT's ``QuantizeBias`` extra option, the
+    setting TensorRT needs) biases stay float.
     """
     def _quantize(src: Path, dst: Path) -> None:
         quantize_static(
@@ -283,8 +287,17 @@ def quantize_qdq(float_path: Path, path: Path) -> Path:
             activation_type=QuantType.QInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                           "QuantizeBias": quantize_bias},
         )
+
+    if not quantize_bias:
+        with tempfile.TemporaryDirectory() as tmp:
+            pre = Path(tmp) / "preprocessed.onnx"
+            quant_pre_process(str(float_path), str(pre))
+            _quantize(pre, path)
+        assert not _has_int32_bias_dq(path), f"{path.name}: expected float biases"
+        return path
 
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "preprocessed.onnx"
@@ -309,6 +322,15 @@ def export_resnet18_qdq(out: Path) -> Path:
     if not float_path.exists():
         export_resnet18(out)
     return quantize_qdq(float_path, out / "resnet18_qdq.onnx")
+
+
+def export_resnet18_qdq_floatbias(out: Path) -> Path:
+    """The same quantization with ORT's ``QuantizeBias: False``: float biases, as
+    TensorRT's parser needs them (it rejects an INT32 DequantizeLinear)."""
+    float_path = out / "resnet18.onnx"
+    if not float_path.exists():
+        export_resnet18(out)
+    return quantize_qdq(float_path, out / "resnet18_qdq_floatbias.onnx", quantize_bias=False)
 
 
 # --------------------------------------------------------------------------
@@ -355,6 +377,7 @@ MAIN_MODELS: dict[str, Callable[[Path], Path]] = {
     "mobilenet_v2": export_mobilenet_v2,
     "bert_tiny": export_bert_tiny,
     "resnet18_qdq": export_resnet18_qdq,
+    "resnet18_qdq_floatbias": export_resnet18_qdq_floatbias,
 }
 
 EXTRA_MODELS: dict[str, Callable[[Path], Path]] = {
