@@ -712,3 +712,16 @@ def is_depthwise_conv(graph, node) -> bool:
         if src is not None and src.op_type in QDQ_OPS:
             shape = graph.shape(src.inputs[0])
     return shape is not None and len(shape) > 1 and shape[1] == 1
+
+
+def extra_readers_reason(ctx, t: str, q, who: str) -> str | None:
+    """The ``single-consumer`` reason of an INT8 layer ``who`` whose output ``t`` must be
+    read by QuantizeLinear nodes with ``q``'s scale and zero_point only (TRT405, TRT406)."""
+    qs, others = quantized_readers(ctx.state, t)
+    others = others + [f"{n.name} (another scale)" for n in qs if same_qparams(ctx.state, q, n) is False]
+    if t in ctx.graph.outputs:
+        others.append(f"<graph output {t}>")
+    if not others:
+        return None
+    return (f"{who} output {t} is also read by {', '.join(others)}; the INT8 layer needs "
+            "QuantizeLinear readers with one scale and zero_point only")

@@ -3,8 +3,8 @@
 from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
-from rules._common import (QDQ_COMMUTING, QDQ_NOT_COMMUTING, dq_producer, lone_layer,
-                           owned_dq_layer, qparams, quantized_readers, same_qparams)
+from rules._common import (QDQ_COMMUTING, QDQ_NOT_COMMUTING, dq_producer, extra_readers_reason,
+                           lone_layer, owned_dq_layer, qparams, quantized_readers, same_qparams)
 
 
 class QdqCommute(Rule):
@@ -119,17 +119,7 @@ class QdqCommute(Rule):
 
     @check("single-consumer")
     def single(self, m, ctx):
-        t = m.tensor("y")
-        q = m.node("q")
-        qs, others = quantized_readers(ctx.state, t)
-        others = others + [f"{n.name} (another scale)" for n in qs
-                           if same_qparams(ctx.state, q, n) is False]
-        if t in ctx.graph.outputs:
-            others.append(f"<graph output {t}>")
-        if not others:
-            return None
-        return (f"{m.node('phi').name} output {t} is also read by {', '.join(others)}; the "
-                "INT8 layer needs QuantizeLinear readers with one scale and zero_point only")
+        return extra_readers_reason(ctx, m.tensor("y"), m.node("q"), m.node('phi').name)
 
     def rewrite(self, m, graph):
         """Move the DequantizeLinear after phi (``fusionlab rewrite``): phi runs on the

@@ -3,9 +3,9 @@
 from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
-from rules._common import (QDQ_COMMUTING, QDQ_INT8_OPS, QDQ_NOT_COMMUTING, QDQ_OPS,
-                           WEIGHTED_KINDS, dq_producer, live_readers, lone_layer, owned_dq_layer,
-                           q_producer, qparams, quantized_readers, same_qparams)
+from rules._common import (QDQ_COMMUTING, QDQ_INT8_OPS, QDQ_NOT_COMMUTING, QDQ_OPS, WEIGHTED_KINDS,
+                           dq_producer, extra_readers_reason, live_readers, lone_layer,
+                           owned_dq_layer, q_producer, qparams, quantized_readers, same_qparams)
 
 #: Layers this rule never anchors on: Q/DQ themselves, weighted layers (TRT403), the
 #: data-movement ops of TRT406 qdq-commute, constants.
@@ -158,15 +158,5 @@ class QdqNonweighted(Rule):
 
     @check("single-consumer")
     def single(self, m, ctx):
-        t = m.tensor("y")
-        q = m.node("q")
-        qs, others = quantized_readers(ctx.state, t)
-        others = others + [f"{n.name} (another scale)" for n in qs
-                           if same_qparams(ctx.state, q, n) is False]
-        if t in ctx.graph.outputs:
-            others.append(f"<graph output {t}>")
-        if not others:
-            return None
-        return (f"{m.layer('node').nodes[-1]} output {t} is also read by {', '.join(others)}; "
-                f"the INT8 layer needs QuantizeLinear readers with one scale and zero_point only")
+        return extra_readers_reason(ctx, m.tensor("y"), m.node("q"), m.layer('node').nodes[-1])
 
