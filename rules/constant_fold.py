@@ -39,7 +39,10 @@ class ConstantFold(Rule):
     def find(self, state):
         graph = state.graph
         rtx = state.ctx is not None and state.ctx.target == "tensorrt-rtx"
-        for layer in sorted(state.live_layers(), key=lambda l: l.index):
+        cand = state.candidates  # later rounds: only layers downstream of a change
+        for layer in state.live_layers():
+            if cand is not None and id(layer) not in cand:
+                continue
             node = graph.nodes[layer.nodes[0]]
             if len(layer.nodes) != 1 or node.domain not in ("", "ai.onnx"):
                 continue
