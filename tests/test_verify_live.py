@@ -116,3 +116,33 @@ def test_live_build_confirms_the_qdq_prediction(tmp_path):
     layer = v.report.layer_of("expand")  # the depthwise conv joins the expand conv's epilogue
     assert {"expand", "expand_q", "expand_dq", "expand_clip", "dw", "dw_clip"} <= set(layer.nodes)
     assert "input_q" in v.report.layer_of("stem").nodes  # 3 channels: the Q kernel pads them
+
+
+def _conv_block(path, second_reader=False):
+    from fusionlab.testing import GraphBuilder
+    import onnx
+
+    g = GraphBuilder()
+    y = g.conv(g.input("x", [1, 32, 16, 16]), 32, name="conv1")
+    outs = [g.node("Relu", [y], name="relu1")]
+    if second_reader:
+        outs.append(g.node("Sigmoid", [y], name="sig1"))
+    onnx.save(g.model(outs), path)
+
+
+def test_corpus_calibration_table(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _conv_block(corpus / "a.onnx")
+    _conv_block(corpus / "b.onnx", second_reader=True)
+    (corpus / "broken.onnx").write_bytes(b"not a model")
+    code = main(["verify", "--corpus", str(corpus), "--jobs", "2", "--target", "tensorrt-rtx",
+                 "--format", "json"])
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["models"][str(corpus / "a.onnx")]["f1"] == 1.0
+    assert "error" in data["models"][str(corpus / "broken.onnx")]
+    (conv_relu,) = [r for r in data["rules"] if r["code"] == "TRT101"]
+    assert conv_relu["predicted"] == 1 and conv_relu["confirmed"] == 1
