@@ -260,6 +260,24 @@ class EngineResult:
     matches: list[tuple[Diagnostic, Match]] = field(default_factory=list)
 
 
+class _Findings:
+    """Diagnostics keyed by (rule code, node set, check slug), each with its match."""
+
+    def __init__(self):
+        self.diags: dict[tuple, Diagnostic] = {}
+        self.matches: dict[tuple, Match] = {}
+
+    def add(self, m: Match, status: str, slug: str | None, reason: str, nodes=None) -> None:
+        nodes = m.nodes if nodes is None else nodes
+        key = (m.rule.code, frozenset(nodes), slug)
+        self.matches[key] = m
+        self.diags[key] = Diagnostic(m.rule.code, m.rule.name, status, nodes, slug, reason, m.rule.cost)
+
+    def reported(self, m: Match) -> bool:
+        """Whether a check of this match already failed (it is not evaluated again)."""
+        return any((m.rule.code, m.key, s) in self.diags for s, _, _ in m.rule.checks())
+
+
 def run(graph: Graph, *, target: str = "tensorrt", precision: str = "fp32", sm: float = 8.6,
         rules: list[type[Rule]] | None = None) -> EngineResult:
     """Run every rule of ``target`` over ``graph`` (see module doc for the algorithm).
@@ -275,28 +293,20 @@ def run(graph: Graph, *, target: str = "tensorrt", precision: str = "fp32", sm: 
     ctx = Context(target, precision, sm, graph, state)
     state.ctx = ctx  # rules whose structure depends on the target read it in find/accept
     active = [r() for r in (rules if rules is not None else discover_rules()) if target in r.targets]
-    diags: dict[tuple, Diagnostic] = {}
-    found: dict[tuple, Match] = {}
+    findings = _Findings()
     for phase in sorted({r.phase for r in active}):
-        _run_phase([r for r in active if r.phase == phase], state, ctx, diags, found)
-    return EngineResult(state.live_layers(), dict(state.absorbed), list(diags.values()),
-                        [(d, found[k]) for k, d in diags.items()])
+        _run_phase([r for r in active if r.phase == phase], state, ctx, findings)
+    return EngineResult(state.live_layers(), dict(state.absorbed), list(findings.diags.values()),
+                        [(d, findings.matches[k]) for k, d in findings.diags.items()])
 
 
-def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict, found: dict) -> None:
+def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Findings) -> None:
     losers: dict[tuple, tuple[Match, Rule]] = {}
     applied: set[tuple] = set()
-    lints = [r for r in rules if r.kind == "lint"]
-    for rule in lints:
+    for rule in (r for r in rules if r.kind == "lint"):
         for m in rule.find(state):
-            for slug, targets, fn in rule.checks():
-                if ctx.target not in targets:
-                    continue
-                reason = fn(rule, m, ctx)
-                if reason:
-                    found[(rule.code, m.key, slug)] = m
-                    diags[(rule.code, m.key, slug)] = Diagnostic(
-                        rule.code, rule.name, "lint", m.nodes, slug, reason, rule.cost)
+            for slug, reason in _failures(rule, m, ctx):
+                findings.add(m, "lint", slug, reason)
     rules = [r for r in rules if r.kind != "lint"]
     depth = max([p.size() for r in rules for p in r.patterns()] + [MIN_DEPTH])
     state.candidates = None
@@ -309,14 +319,11 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict, 
         for m in matches:
             rule = m.rule
             key = (rule.code, m.key)
-            if key in applied or any((rule.code, m.key, s) in diags for s, _, _ in rule.checks()):
+            if key in applied or findings.reported(m):
                 continue
-            failure = _first_failure(rule, m, ctx)
+            failure = next(_failures(rule, m, ctx), None)
             if failure is not None:
-                slug, reason = failure
-                found[(rule.code, m.key, slug)] = m
-                diags[(rule.code, m.key, slug)] = Diagnostic(
-                    rule.code, rule.name, "missed", m.nodes, slug, reason, rule.cost)
+                findings.add(m, "missed", *failure)
                 continue
             winner = next((touched[id(layer)] for layer in m.order if id(layer) in touched), None)
             if winner is not None:
@@ -329,9 +336,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict, 
             for layer in m.order:
                 touched[id(layer)] = rule
             status = "absorbed" if rule.kind in ("erase", "fold") else "predicted"
-            found[(rule.code, frozenset(nodes), None)] = m
-            diags[(rule.code, frozenset(nodes), None)] = Diagnostic(
-                rule.code, rule.name, status, nodes, None, rule.describe(m), rule.cost)
+            findings.add(m, status, None, rule.describe(m), nodes)
         if not changed:
             break
         state.candidates = state.downstream([n for names in state.changed for n in names], depth)
@@ -346,19 +351,17 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, diags: dict, 
         taken = [n for n in m.nodes if state.layer_of[n].rules and winner.code in state.layer_of[n].rules]
         reason = (f"{', '.join(taken) or ', '.join(m.nodes)} already fused by {winner.code} {winner.name}, "
                   f"which matched first (larger pattern or earlier node); the fusion needs them free")
-        found[(rule.code, m.key, "no-overlap")] = m
-        diags[(rule.code, m.key, "no-overlap")] = Diagnostic(
-            rule.code, rule.name, "missed", m.nodes, "no-overlap", reason, rule.cost)
+        findings.add(m, "missed", "no-overlap", reason)
 
 
-def _first_failure(rule: Rule, m: Match, ctx: Context) -> tuple[str, str] | None:
+def _failures(rule: Rule, m: Match, ctx: Context) -> Iterator[tuple[str, str]]:
+    """``(slug, reason)`` of each check of ``rule`` that fails on ``m``, in order (lazily:
+    a fusion stops at the first, a lint reports all)."""
     for slug, targets, fn in rule.checks():
-        if ctx.target not in targets:
-            continue
-        reason = fn(rule, m, ctx)
-        if reason:
-            return slug, reason
-    return None
+        if ctx.target in targets:
+            reason = fn(rule, m, ctx)
+            if reason:
+                yield slug, reason
 
 
 def _apply(rule: Rule, m: Match, state: LayerState) -> None:
