@@ -180,6 +180,7 @@ def rewrite(
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance of float outputs (default per dtype)."),
     rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance of float outputs (default per dtype)."),
     no_check: bool = typer.Option(False, "--no-check", help="Skip the ONNX Runtime equivalence check (write unchecked)."),
+    allow_requantize: bool = typer.Option(False, "--allow-requantize", help="Quantize a float residual with the scale of the quantizer that already reads it (TRT409; rounds values, not exact: needs --atol)."),
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
     timeout: float = typer.Option(600.0, help="Seconds before a --verify build is killed."),
     fmt: Format = typer.Option(Format.text, "--format", help="text report or JSON."),
@@ -206,7 +207,8 @@ def rewrite(
     try:
         new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
                                   passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
-                                  shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout)
+                                  shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
+                                  allow_requantize=allow_requantize)
     except NotRunnable as exc:
         print(f"fusionlab: warning: {exc.message}", file=sys.stderr)
         raise

@@ -36,9 +36,23 @@ Q/DQ models: the rewrites fusionlab makes on Q/DQ graphs are exact (a Dequantize
 moved across MaxPool / Transpose / Reshape / Slice / Concat commutes bit for bit; a
 redundant Q->DQ pair with equal scale and zero point is the identity on the values it
 receives; an INT32 bias DequantizeLinear replaced by the float32 it computes is the
-same float32), so their float outputs are held to the float tolerances above. A
-rewrite that changes quantization (a Q/DQ pair added on a float tensor) is not exact;
-the rule says so in its docstring, and the report shows the difference it made.
+same float32), so their float outputs are held to the float tolerances above.
+
+Requantization (``--allow-requantize``, ``allow_requantize=True``): a rewrite that
+quantizes a float tensor is not exact and is off by default (reported, with the reason).
+With the flag, TRT409 quantizes a float residual with the quantizer that already reads
+that tensor: each value moves to that quantizer's grid, by at most half its step s
+(more for a value outside the grid's range, which is clamped). The run then needs
+``--atol`` (``--rtol`` optional); the tolerance is not derived from s, because s/2 bounds
+the change only where it is made: after the Add, convolutions scale it by their weights
+and every later QuantizeLinear rounds it to its own step (in the one-block test graph a
+change of at most 0.025 at the Add, s = 0.05, moves an output quantized with step 0.1 by
+a full 0.1), so no output bound follows from s alone, and what accuracy is acceptable is
+the user's call. Without ``--atol`` the run stops before any check (exit 2) and names s
+and s/2, a starting point. The report prints each requantized tensor (the quantizer
+reused, scale, zero point, s/2, the grid's range) and the tolerance with that reason
+(``report.requantized``, ``report.tolerance``). ``--atol`` applies to every float output
+of the run, the exact passes' included; quantized outputs stay at one step.
 
 Random inputs (:func:`random_inputs`): floats standard normal; an integer input read as
 the indices of a Gather (directly or through Cast / Unsqueeze / Reshape) is drawn below

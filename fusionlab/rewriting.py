@@ -26,10 +26,15 @@ module knows no rule. The driver:
 
 A rewrite that cannot fix a match without changing the math raises
 :class:`CannotRewrite`; the match is reported with the reason, never silently changed.
+The one exception is opt-in: with ``allow_requantize`` a rewrite that quantizes a float
+tensor with an existing quantizer's scale (it rounds the values) may apply, records it
+(:meth:`RewriteOptions.requantize`), and the run's outputs are held to the user's
+``atol`` / ``rtol`` (required; see :mod:`fusionlab.equivalence`).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 import time
@@ -177,6 +182,77 @@ def qdq_pair(graph: "gs.Graph", x: "gs.Tensor", scale: "gs.Tensor", zero_point: 
     return dq_out
 
 
+# ----------------------------------------------------------------- options of a rewrite
+@dataclass
+class Requantization:
+    """A float tensor quantized by a rewrite (``allow_requantize``): its values now round
+    to a quantization grid, so the outputs change.
+
+    Attributes:
+        node: the node that now reads the quantized tensor (the residual Add).
+        tensor: the float tensor.
+        quantizer: the QuantizeLinear whose scale and zero_point were reused.
+        scale, zero_point: the reused parameters (one value, or one per channel).
+        step: the largest scale: the grid's step.
+        max_change: ``step / 2``, the largest change of a value inside ``range``.
+        range: ``(low, high)``, the values the grid holds; a value outside is clamped
+            to it (and changes by more).
+        inserted: the nodes added (TRT409: the DequantizeLinear of the shared quantizer).
+    """
+
+    node: str
+    tensor: str
+    quantizer: str
+    scale: list[float]
+    zero_point: list[int]
+    step: float
+    max_change: float
+    range: tuple[float, float] | None
+    inserted: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"node": self.node, "tensor": self.tensor, "quantizer": self.quantizer,
+                "scale": self.scale if len(self.scale) > 1 else self.scale[0],
+                "zero_point": self.zero_point if len(self.zero_point) > 1 else self.zero_point[0],
+                "step": self.step, "max_change": self.max_change,
+                "range": None if self.range is None else list(self.range), "inserted": list(self.inserted)}
+
+
+@dataclass
+class RewriteOptions:
+    """What the run allows, for the rewrites that ask (``rewrite(self, m, graph, options)``:
+    the driver passes it to a rewrite whose signature has a parameter ``options``).
+
+    Attributes:
+        allow_requantize: a float tensor may be quantized with an existing quantizer's
+            scale (``fusionlab rewrite --allow-requantize``); not exact.
+        requantized: what the call quantized (filled by :meth:`requantize`).
+    """
+
+    allow_requantize: bool = False
+    requantized: list[Requantization] = field(default_factory=list)
+
+    def requantize(self, node: str, tensor: str, quantizer: str, scale: np.ndarray,
+                   zero_point: np.ndarray | None, inserted: Sequence[str]) -> Requantization:
+        """Record that ``tensor`` (read by ``node``) is now quantized with ``quantizer``'s
+        ``scale`` / ``zero_point``; call it once the graph is edited."""
+        # the scale's own precision, printed short (a float32 0.05 stays 0.05)
+        s = np.array([float(str(v)) for v in np.asarray(scale).reshape(-1)], np.float64)
+        zp = np.zeros(1, np.int64) if zero_point is None else np.asarray(zero_point).reshape(-1)
+        dtype = np.uint8 if zero_point is None else np.asarray(zero_point).dtype  # ONNX: no zero point = uint8
+        grid = None
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            lows = (info.min - zp.astype(np.float64)) * s
+            highs = (info.max - zp.astype(np.float64)) * s
+            grid = (float(lows.max()), float(highs.min()))
+        step = float(np.abs(s).max())
+        record = Requantization(node, tensor, quantizer, [float(v) for v in s], [int(v) for v in zp], step,
+                                step / 2, grid, tuple(inserted))
+        self.requantized.append(record)
+        return record
+
+
 # ----------------------------------------------------------------- the report
 @dataclass
 class Change:
@@ -189,6 +265,7 @@ class Change:
         description: the rewrite's one-line description.
         stamped: the nodes it created or changed (stamped with ``fusionlab.rewrite``).
         status, check: the diagnostic's status and failed check, when it was missed.
+        requantized: what the rewrite quantized (``allow_requantize``): not exact.
     """
 
     round: int
@@ -200,11 +277,13 @@ class Change:
     stamped: tuple[str, ...]
     status: str
     check: str | None
+    requantized: tuple[Requantization, ...] = ()
 
     def to_json(self) -> dict:
         return {"round": self.round, "pass": self.pass_name, "code": self.code, "rule": self.rule,
                 "nodes": list(self.nodes), "description": self.description, "stamped": list(self.stamped),
-                "status": self.status, "check": self.check}
+                "status": self.status, "check": self.check,
+                "requantized": [r.to_json() for r in self.requantized]}
 
 
 @dataclass
@@ -257,6 +336,9 @@ class RewriteReport:
         warnings: loud notes (unchecked model, round limit, ...).
         seconds: wall-clock time of the rewrite and its checks.
         builds: ``{"before": BuildCount, "after": BuildCount}`` with ``verify``.
+        allow_requantize: the run allowed requantization (``--allow-requantize``).
+        tolerance: when something was requantized and checked: the float outputs'
+            ``atol`` / ``rtol`` (the user's) and ``why`` they are the user's.
     """
 
     model: str
@@ -274,10 +356,17 @@ class RewriteReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     builds: dict[str, BuildCount] = field(default_factory=dict)
+    allow_requantize: bool = False
+    tolerance: dict | None = None
 
     @property
     def changed(self) -> bool:
         return bool(self.changes)
+
+    @property
+    def requantized(self) -> list[Requantization]:
+        """Every tensor a rewrite quantized (not exact), in order."""
+        return [r for c in self.changes for r in c.requantized]
 
     def counts(self) -> dict[str, int]:
         """Changes per pass."""
@@ -304,6 +393,9 @@ class RewriteReport:
             "checker": self.checker,
             "equivalence": None if self.equivalence is None else self.equivalence.to_json(),
             "builds": {k: v.to_json() for k, v in self.builds.items()},
+            "allow_requantize": self.allow_requantize,
+            "requantized": [r.to_json() for r in self.requantized],
+            "tolerance": self.tolerance,
             "warnings": list(self.warnings),
         }
 
@@ -345,7 +437,8 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
             check: bool = True, allow_unchecked: bool = False, shapes=None,
             atol: float | None = None, rtol: float | None = None,
             seeds: Sequence[int] | None = None, max_rounds: int = MAX_ROUNDS,
-            verify: bool = False, timeout: float = 600.0) -> tuple[onnx.ModelProto, RewriteReport]:
+            verify: bool = False, timeout: float = 600.0,
+            allow_requantize: bool = False) -> tuple[onnx.ModelProto, RewriteReport]:
     """Rewrite ``model`` so that TensorRT fuses what it missed; prove the outputs unchanged.
 
     Args:
@@ -365,13 +458,20 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         verify: also build the original and the rewritten model with TensorRT-RTX (or
             classic TensorRT when only it is installed) and count engine layers.
         timeout: seconds per build.
+        allow_requantize: let a rewrite quantize a float tensor with the scale of a
+            quantizer that already quantizes it for another reader (TRT409: a float
+            residual). Not exact: it rounds the values; the outputs are then held to
+            ``atol`` / ``rtol``, which must be given (``InputError`` otherwise, naming the
+            quantization step) unless ``check`` is off. ``report.requantized`` lists what
+            was quantized, ``report.tolerance`` the tolerance and why.
 
     Returns:
         ``(rewritten ModelProto, RewriteReport)``; the input model itself when nothing
         changed.
 
     Raises:
-        InputError: the model cannot be loaded, an option is wrong, an unknown pass.
+        InputError: the model cannot be loaded, an option is wrong, an unknown pass,
+            a requantization without ``atol``.
         NotRunnable: ONNX Runtime cannot run the original and ``allow_unchecked`` is off.
         EquivalenceError: a pass made an invalid model or changed an output beyond
             tolerance (names the pass, the output and the difference).
@@ -423,11 +523,19 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         items = _candidates(report_now, selected, refused)
         if not items:
             break
-        result = _apply(current, items, rounds, stamps, refused)
+        result = _apply(current, items, rounds, stamps, refused, allow_requantize)
         if result is None:
             break
         candidate, round_changes = result
-        _hold(candidate, current, original, ref, checker, round_changes, items, rounds, stamps)
+        requantized = [r for c in round_changes for r in c.requantized]
+        if requantized and ref is not None and atol is None:
+            r = requantized[0]
+            raise InputError(
+                f"--allow-requantize: quantizing {r.tensor} (read by {r.node}) with {r.quantizer}'s scale rounds it "
+                f"by up to {r.max_change:.4g} (half the step {r.step:.4g}){' and more rewrites' if len(requantized) > 1 else ''}; "
+                "the change passes through the layers after it, so give the output tolerance you accept with "
+                "--atol (and --rtol), or --no-check; nothing written")
+        _hold(candidate, current, original, ref, checker, round_changes, items, rounds, stamps, allow_requantize)
         changes.extend(round_changes)
         current = candidate
         report_now = analyze(current, target=target, precision=precision, sm=sm)
@@ -442,7 +550,10 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         eq = ref.compare(final) if changes else _identity_equivalence(ref)
         warnings.extend(ref.warnings)
     report = RewriteReport(name, target, precision, sm, list(selected), rounds, changes,
-                           list(refused.values()), before, after, eq, checker, warnings)
+                           list(refused.values()), before, after, eq, checker, warnings,
+                           allow_requantize=allow_requantize)
+    if report.requantized and ref is not None:
+        report.tolerance = _requantize_tolerance(report.requantized, ref)
     if builder is not None:
         report.builds = {"before": build_count(path or original, builder, shapes, timeout),
                          "after": build_count(final, builder, shapes, timeout)}
@@ -453,6 +564,22 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
             warnings.append(f"the rewritten model builds into more engine layers ({b.layers} -> {a.layers})")
     report.seconds = time.monotonic() - start
     return final, report
+
+
+def _requantize_tolerance(requantized: list[Requantization], ref: "Reference") -> dict:
+    """The tolerance a requantizing run's float outputs were held to, and why."""
+    from onnx import TensorProto
+
+    atol, rtol = ref.tolerance(TensorProto.FLOAT)
+    worst = max(requantized, key=lambda r: r.max_change)
+    why = (f"--atol {atol:g} / --rtol {rtol:g}, given by the user: --allow-requantize rounded "
+           f"{len(requantized)} float tensor{'s' if len(requantized) > 1 else ''} to an existing quantizer's grid, "
+           f"by up to {worst.max_change:.4g} at {worst.node} (half the step {worst.step:.4g} of {worst.quantizer}; "
+           "more for a value clamped to the grid's range); that change passes through every layer after it "
+           "(convolutions scale it, later quantizers round it to their own step), so no output tolerance "
+           "follows from the steps alone")
+    return {"atol": atol, "rtol": rtol, "source": "user", "max_change_at_input": worst.max_change,
+            "step": worst.step, "why": why}
 
 
 def _builder_for(target: str) -> str:
@@ -528,7 +655,7 @@ def _signature(graph) -> dict[int, tuple]:
 
 
 def _apply(model: onnx.ModelProto, items, round_no: int, stamps: dict | None,
-           refused: dict | None) -> tuple[onnx.ModelProto, list[Change]] | None:
+           refused: dict | None, allow_requantize: bool = False) -> tuple[onnx.ModelProto, list[Change]] | None:
     """Apply ``items`` on ``model`` (non-overlapping); the new model and the changes, or
     None when nothing changed. ``stamps`` (node -> [(code, description)]) is updated."""
     import onnx_graphsurgeon as gs
@@ -543,8 +670,12 @@ def _apply(model: onnx.ModelProto, items, round_no: int, stamps: dict | None,
             continue
         nodes_before = {id(n): n for n in graph.nodes}
         before = _signature(graph)
+        options = RewriteOptions(allow_requantize)
         try:
-            description = rule.rewrite(m, graph)
+            if "options" in inspect.signature(rule.rewrite).parameters:
+                description = rule.rewrite(m, graph, options=options)
+            else:
+                description = rule.rewrite(m, graph)
         except CannotRewrite as exc:
             if _signature(graph) != before:
                 raise RuntimeError(f"rewrite pass {pass_name} ({rule.code}) edited the graph and then "
@@ -569,7 +700,7 @@ def _apply(model: onnx.ModelProto, items, round_no: int, stamps: dict | None,
             new_stamps.setdefault(n, []).append((rule.code, description))
         touched |= set(m.nodes) | set(changed) | set(gone)
         changes.append(Change(round_no, pass_name, rule.code, rule.name, tuple(m.nodes), description,
-                              tuple(stamped), d.status, d.check))
+                              tuple(stamped), d.status, d.check, tuple(options.requantized)))
     if not changes:
         return None
     merged = {k: list(v) for k, v in (stamps or {}).items()}
@@ -666,7 +797,8 @@ def _problem(candidate, original, ref, checker) -> tuple[str, Any] | None:
     return None
 
 
-def _hold(candidate, current, original, ref, checker, changes: list[Change], items, round_no, stamps) -> None:
+def _hold(candidate, current, original, ref, checker, changes: list[Change], items, round_no, stamps,
+          allow_requantize: bool = False) -> None:
     """Raise EquivalenceError naming the guilty pass when ``candidate`` is not equivalent."""
     problem = _problem(candidate, original, ref, checker)
     if problem is None:
@@ -675,7 +807,8 @@ def _hold(candidate, current, original, ref, checker, changes: list[Change], ite
     found = None
     if len(guilty) > 1:
         for pass_name in guilty:
-            alone = _apply(current, [it for it in items if it[2] == pass_name], round_no, None, None)
+            alone = _apply(current, [it for it in items if it[2] == pass_name], round_no, None, None,
+                           allow_requantize)
             if alone is None:
                 continue
             p = _problem(alone[0], original, ref, checker)
@@ -850,6 +983,19 @@ def render_rewrite(report: RewriteReport, console, *, output: str | None = None,
             table.add_row(o.name, o.dtype, f"{o.max_abs:.3g}", f"{o.max_rel:.3g}", f"{o.atol:g}", f"{o.rtol:g}",
                           "ok" if o.passed else "FAIL")
         console.print(table)
+    if report.requantized:
+        table = Table(title="Requantized (--allow-requantize): values round to these grids, not exact",
+                      title_justify="left")
+        for col in ("tensor", "read by", "quantizer reused", "scale", "zero point", "max change", "grid range"):
+            table.add_column(col, overflow="fold")
+        for r in report.requantized:
+            scale = f"{r.scale[0]:g}" if len(r.scale) == 1 else f"{len(r.scale)} values, max {r.step:g}"
+            zp = str(r.zero_point[0]) if len(set(r.zero_point)) == 1 else "per channel"
+            grid = "" if r.range is None else f"[{r.range[0]:g}, {r.range[1]:g}]"
+            table.add_row(r.tensor, r.node, r.quantizer, scale, zp, f"{r.max_change:.4g}", grid)
+        console.print(table)
+        if report.tolerance:
+            console.print(f"Tolerance: {report.tolerance['why']}", highlight=False)
     for w in report.warnings:
         console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     if report.changes:

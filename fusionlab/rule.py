@@ -51,6 +51,12 @@ fix a match without changing the model's math raises
         ...                      # fold bn's constants into conv's weights and bias
         return f"folded {bn.name} into {conv.name}'s weights and bias"
 
+A rewrite may take a third parameter ``options`` (``rewrite(self, m, graph, options)``):
+the driver then passes a :class:`fusionlab.rewriting.RewriteOptions`. With
+``options.allow_requantize`` (``--allow-requantize``) a rewrite may quantize a float
+tensor with the parameters of a quantizer that already reads it; it must record that
+with ``options.requantize(...)`` (the run is then held to the user's ``--atol``).
+
 Find nodes and tensors with :func:`fusionlab.rewriting.node_of` /
 :func:`fusionlab.rewriting.tensor_of`; replace a changed constant with a new
 ``gs.Constant`` (do not edit arrays in place) so the driver sees the change and stamps

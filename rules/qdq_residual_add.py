@@ -1,5 +1,7 @@
 """TRT409 qdq-residual-add."""
 
+import numpy as np
+
 from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
@@ -38,6 +40,11 @@ class QdqResidualAdd(Rule):
     Q -> DQ between the convolution and the Add, all run in that one epilogue kgen), so
     the rule is classic TensorRT only; TRT410 qdq-epilogue predicts the TensorRT-RTX
     grouping, the residual's DequantizeLinear and QuantizeLinear included.
+    ``fusionlab rewrite --allow-requantize`` quantizes a float residual with the quantizer
+    that already reads it (see ``rewrite``; not exact). On a one-block test graph the
+    classic prediction goes from 6 to 5 layers (the output Q joins the convolution);
+    TensorRT-RTX 1.7 builds 5 kernels before and after, the epilogue kernel then reading
+    the residual in INT8.
     Source: TensorRT Developer Guide, "Q/DQ Layer-Placement Recommendations" (quantize the
     residual input in skip connections; Figures "the trailing Q-layer cannot be fused" and
     "an example of suboptimal quantization fusions"); TensorRT "Q/DQ Fusion".
@@ -127,20 +134,32 @@ class QdqResidualAdd(Rule):
                 f"layer: remove the Q/DQ between {conv.name} and {add.name} and keep the one "
                 "on the residual input")
 
-    def rewrite(self, m, graph):
+    def rewrite(self, m, graph, options=None):
         """Quantize a float residual that already lies on a quantization grid
-        (``fusionlab rewrite``); exact only then, so only then.
+        (``fusionlab rewrite``); exact only then, so by default only then.
 
         The residual operand is traced back through ops that keep values on a grid
         (Relu, MaxPool, Identity and the Shuffles) to a per-tensor, zero_point-0
         DequantizeLinear; a Q -> DQ pair with that scale is added on the Add's input (the
-        values round-trip unchanged). Any other float residual is refused: a Q/DQ pair
-        with another tensor's scale (the TREx ResNet recipe, reusing the quantizer of the
-        residual's other reader) rounds it and changes the outputs; do it where accuracy
-        is measured (calibration, QAT). `conv-path-unquantized` is refused too: removing
-        the Q/DQ between the convolution and the Add drops a rounding step.
+        values round-trip unchanged). Any other float residual is refused by default: a
+        Q/DQ pair with another tensor's scale rounds it and changes the outputs.
+        With ``--allow-requantize`` (``options.allow_requantize``) it is applied the way
+        TensorRT recommends (the TREx ResNet recipe: the residual shares the quantizer of
+        the convolution branch that reads the same tensor): a DequantizeLinear with the
+        scale, zero_point and axis of the QuantizeLinear that already reads that tensor is
+        added on that quantizer's output, and the Add reads it. That is a Q -> DQ pair on
+        the residual whose Q is the existing one (a second QuantizeLinear with the same
+        parameters computes the same values, but stays a layer of its own); it rounds the
+        residual by up to half the scale's step (more for a value clamped to the grid's
+        range), recorded in the report, and the run is held to the user's ``--atol``.
+        Refused even then: no QuantizeLinear reads the tensor (no scale to reuse: calibrate
+        one), or several with different parameters.
+        `conv-path-unquantized` is refused always: removing the Q/DQ between the
+        convolution and the Add drops a rounding step.
         """
-        from fusionlab.rewriting import CannotRewrite, node_of, qdq_pair
+        import onnx_graphsurgeon as gs
+
+        from fusionlab.rewriting import CannotRewrite, constant_value, fresh_name, node_of, qdq_pair
 
         from rules._common import gs_qparams, gs_scalar_qparams
 
@@ -152,23 +171,53 @@ class QdqResidualAdd(Rule):
             return None
         t = m.state.resolve(m.tensor("other"))
         tensor = graph.tensors()[t]
+        add_name = m.node("add").name
         src = tensor
         while len(src.inputs) == 1 and src.inputs[0].op in _GRID_KEEPING:
             src = src.inputs[0].inputs[0]
         dq = src.inputs[0] if len(src.inputs) == 1 else None
         params = gs_scalar_qparams(dq) if dq is not None and dq.op == "DequantizeLinear" else None
-        if params is None or params[1] not in (None, 0):
-            readers = [c.name for c in tensor.outputs if c.op == "QuantizeLinear"]
-            hint = (f"; {readers[0]} quantizes it for another reader, and reusing that scale here would "
-                    "round the residual (the TREx ResNet recipe: it changes the outputs, so calibrate "
-                    "or fine-tune with it)") if readers else ""
-            raise CannotRewrite(f"the residual {t} of {m.node('add').name} is float and not on a "
-                                f"symmetric per-tensor quantization grid{hint}")
-        add = node_of(graph, m.node("add").name)
-        scale, zp, axis = gs_qparams(dq)
-        add.inputs[add.inputs.index(tensor)] = qdq_pair(graph, tensor, scale, zp, axis, add.name)
-        return (f"quantized the residual {t} of {add.name} with {dq.name}'s scale (its values are on "
-                "that grid: exact)")
+        if params is not None and params[1] in (None, 0):
+            add = node_of(graph, add_name)
+            scale, zp, axis = gs_qparams(dq)
+            add.inputs[add.inputs.index(tensor)] = qdq_pair(graph, tensor, scale, zp, axis, add.name)
+            return (f"quantized the residual {t} of {add.name} with {dq.name}'s scale (its values are on "
+                    "that grid: exact)")
+        quantizers = [c for c in tensor.outputs if c.op == "QuantizeLinear" and c.inputs[0] is tensor]
+        off_grid = f"the residual {t} of {add_name} is float and not on a symmetric per-tensor quantization grid"
+        if options is None or not options.allow_requantize:
+            hint = (f"; {quantizers[0].name} quantizes it for another reader, and reusing that scale here "
+                    "rounds the residual (the TREx ResNet recipe: it changes the outputs; --allow-requantize "
+                    "applies it, held to your --atol)") if quantizers else ""
+            raise CannotRewrite(off_grid + hint)
+        if not quantizers:
+            raise CannotRewrite(f"{off_grid}, and no QuantizeLinear reads it: there is no scale to reuse "
+                                "(calibrate one)")
+        values = []
+        for q in quantizers:
+            scale, zp, axis = gs_qparams(q)
+            sv, zv = constant_value(scale), (constant_value(zp) if zp is not None else None)
+            if sv is None or (zp is not None and zv is None):
+                raise CannotRewrite(f"{off_grid}, and {q.name}'s scale or zero_point is not a constant")
+            values.append((q, sv, zv, axis))
+        q0, sv, zv, axis = values[0]
+        for q, s2, z2, a2 in values[1:]:
+            if a2 != axis or not np.array_equal(s2, sv) or (zv is None) != (z2 is None) or \
+                    (zv is not None and not np.array_equal(z2, zv)):
+                raise CannotRewrite(f"{off_grid}, and {q0.name} and {q.name} quantize it with different "
+                                    "parameters: no single scale to reuse")
+        scale, zp, axis = gs_qparams(q0)
+        add = node_of(graph, add_name)
+        name = fresh_name(graph, f"{add.name}_residual_DequantizeLinear")
+        out = gs.Variable(fresh_name(graph, f"{name}_out"), dtype=tensor.dtype)
+        graph.nodes.append(gs.Node("DequantizeLinear", name, {} if axis is None else {"axis": int(axis)},
+                                   inputs=[q0.outputs[0], scale] + ([zp] if zp is not None else []),
+                                   outputs=[out]))
+        add.inputs[add.inputs.index(tensor)] = out
+        record = options.requantize(add.name, t, q0.name, sv, zv, [name])
+        return (f"requantized the residual {t} of {add.name}: {name} dequantizes {q0.name}'s output, the "
+                f"residual shares the quantizer of the other reader (--allow-requantize: rounds it by up to "
+                f"{record.max_change:.4g}, not exact)")
 
 
 #: Ops whose output stays on its input's quantization grid (and in its range).

@@ -49,3 +49,47 @@ def test_missed_when_the_sum_is_read_elsewhere_sum_of_squares_still_fuses():
     assert "side" in missed.reason
     assert report.layer_of("sum").nodes == ("sq", "sum")
     assert report.layer_of("sum").kind == "SumSquares"
+
+
+# ---------------------------------------------------------------- spellings on TensorRT-RTX
+import importlib.util  # noqa: E402
+
+import pytest  # noqa: E402
+
+from fusionlab.rewriting import build_count  # noqa: E402
+
+SPELLINGS = ["reducel2", "mul", "pow", "sumsquare"]
+
+
+def normalized(spelling):
+    """Relu -> x / max(||x||, eps) -> Relu with the norm spelled ``spelling``: ReduceL2
+    (``x.norm(dim=-1)``), Mul(x, x) or Pow(x, 2) -> ReduceSum -> Sqrt, ReduceSumSquare -> Sqrt."""
+    g = GraphBuilder()
+    x = g.node("Relu", [g.input("x", [8, 32, 256])], name="relu_in")
+    if spelling == "reducel2":
+        n = g.node("ReduceL2", [x], name="sqrt", axes=[-1], keepdims=1)
+    elif spelling == "sumsquare":
+        n = g.node("Sqrt", [g.node("ReduceSumSquare", [x], name="sum", axes=[-1], keepdims=1)], name="sqrt")
+    else:
+        sq = g.node("Mul", [x, x], name="sq") if spelling == "mul" else \
+            g.node("Pow", [x, g.const(np.float32(2))], name="sq")
+        n = g.node("ReduceSum", [sq, g.const(np.array([-1], np.int64))], name="sum", keepdims=1)
+        n = g.node("Sqrt", [n], name="sqrt")
+    n = g.node("Clip", [n, g.const(np.float32(1e-12))], name="clip")
+    return g.model([g.node("Relu", [g.node("Div", [x, n], name="div")], name="relu_out")])
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_is_one_predicted_layer_on_tensorrt_rtx(spelling):
+    report = analyze(normalized(spelling), target="tensorrt-rtx")
+    assert len(report.layers) == 1 and report.layers[0].kind == "kgen"
+    if spelling in ("mul", "pow"):
+        assert analyze(normalized(spelling)).layer_of("sqrt").kind == "L2Norm"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_builds_into_one_kernel_with_tensorrt_rtx(spelling):
+    count = build_count(normalized(spelling), "tensorrt-rtx")
+    assert count.error is None, count.error
+    assert count.layers == 1  # so no spelling needs a rewrite (the docstring's measurement)

@@ -32,3 +32,57 @@ def test_missed_when_exp_is_read_elsewhere_the_logsum_fuses_alone():
     assert "side" in missed.reason
     assert report.layer_of("log").nodes == ("sum", "log")
     assert report.layer_of("log").kind == "LogSum"
+
+
+# ---------------------------------------------------------------- spellings on TensorRT-RTX
+import importlib.util  # noqa: E402
+
+import pytest  # noqa: E402
+
+from fusionlab.rewriting import build_count  # noqa: E402
+
+SPELLINGS = ["op", "plain", "stable", "stable-guarded"]
+
+
+def lse_spelled(spelling, keepdims=1):
+    """Relu -> logsumexp over the last axis -> Relu: ReduceLogSumExp (torch.logsumexp's
+    export), Exp -> ReduceSum -> Log, the stable max + log(sum(exp(x - max))), and torch's
+    decomposition that also zeroes an infinite max (Abs, Equal, Where)."""
+    g = GraphBuilder()
+    x = g.node("Relu", [g.input("x", [8, 32, 256])], name="relu_in")
+    axes = g.const(np.array([-1], np.int64))
+    if spelling == "op":
+        y = g.node("ReduceLogSumExp", [x], name="lse", axes=[-1], keepdims=keepdims)
+    elif spelling == "plain":
+        y = g.node("Log", [g.node("ReduceSum", [g.node("Exp", [x], name="exp"), axes], name="sum",
+                                  keepdims=keepdims)], name="log")
+    else:
+        m = g.node("ReduceMax", [x], name="max", axes=[-1], keepdims=1)
+        if spelling == "stable-guarded":
+            inf = g.node("Equal", [g.node("Abs", [m], name="abs"), g.const(np.float32(np.inf))], name="isinf")
+            m = g.node("Where", [inf, g.const(np.float32(0)), m], name="where")
+        e = g.node("Exp", [g.node("Sub", [x, m], name="sub")], name="exp")
+        y = g.node("Log", [g.node("ReduceSum", [e, axes], name="sum", keepdims=keepdims)], name="log")
+        y = g.node("Add", [y, m], name="add")
+    return g.model([g.node("Relu", [y], name="relu_out")])
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_is_one_predicted_layer_on_tensorrt_rtx(spelling):
+    report = analyze(lse_spelled(spelling), target="tensorrt-rtx")
+    assert len(report.layers) == 1 and report.layers[0].kind == "kgen"
+
+
+def test_the_stable_form_already_fuses_its_exp_sum_log_on_classic_tensorrt():
+    report = analyze(lse_spelled("stable"))
+    layer = report.layer_of("log")
+    assert (layer.nodes, layer.kind) == (("exp", "sum", "log"), "LogSumExp")
+    assert report.layer_of("max").nodes == ("max",) and report.layer_of("sub").nodes == ("sub",)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_builds_into_one_kernel_with_tensorrt_rtx(spelling):
+    count = build_count(lse_spelled(spelling), "tensorrt-rtx")
+    assert count.error is None, count.error
+    assert count.layers == 1  # so no spelling needs a rewrite (the docstring's measurement)
