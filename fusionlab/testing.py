@@ -92,6 +92,29 @@ class GraphBuilder:
         return model
 
 
+def q(g: GraphBuilder, x: str, name: str, scale: float = 0.05, zero: int = 0) -> str:
+    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
+    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def dq(g: GraphBuilder, x: str, name: str, scale: float = 0.05, zero: int = 0) -> str:
+    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
+    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
+                  name=name)
+
+
+def qconv(g: GraphBuilder, x: str, cout: int, cin: int, name: str, k: int = 3, group: int = 1,
+          bias: bool = True) -> str:
+    """Conv whose weight [cout, cin/group, k, k] is an INT8 initializer behind a per-channel
+    DequantizeLinear named ``<name>_wdq`` (ONNX Runtime's QDQ weights), with a float bias."""
+    w = g.const(g.rng.integers(-127, 128, [cout, cin // group, k, k]).astype(np.int8))
+    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
+                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
+    ins = [x, w] + ([g.weight([cout])] if bias else [])
+    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4, group=group)
+
+
 def diagnostics(report, code: str, status: str | None = None) -> list:
     """The report's diagnostics of rule ``code`` (and ``status``)."""
     return [d for d in report.diagnostics if d.code == code and (status is None or d.status == status)]

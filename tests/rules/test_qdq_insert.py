@@ -4,29 +4,7 @@ inserts the missing pair); missed on an AveragePool (max(abs(x)) not preserved).
 import numpy as np
 
 from fusionlab import analyze
-from fusionlab.testing import GraphBuilder, diagnostics
-
-
-def q(g, x, name, scale=0.05, zero=0):
-    """QuantizeLinear to INT8 with a scalar scale and zero_point."""
-    return g.node("QuantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
-                  name=name)
-
-
-def dq(g, x, name, scale=0.05, zero=0):
-    """DequantizeLinear of an INT8 tensor with a scalar scale and zero_point."""
-    return g.node("DequantizeLinear", [x, g.const(np.float32(scale)), g.const(np.array(zero, np.int8))],
-                  name=name)
-
-
-def qconv(g, x, cout, cin, name, k=3, bias=True):
-    """Conv whose weight is an INT8 initializer behind a per-channel DequantizeLinear
-    (ONNX Runtime's QDQ weights), with a float bias."""
-    w = g.const(g.rng.integers(-127, 128, [cout, cin, k, k]).astype(np.int8))
-    w = g.node("DequantizeLinear", [w, g.const(np.full(cout, 0.01, np.float32)),
-                                    g.const(np.zeros(cout, np.int8))], name=f"{name}_wdq", axis=0)
-    ins = [x, w] + ([g.weight([cout])] if bias else [])
-    return g.node("Conv", ins, name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics
 
 
 def test_dq_maxpool_with_a_float_reader_runs_in_int8():
