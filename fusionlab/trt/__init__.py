@@ -7,34 +7,7 @@
   standard library only, so importing this package never imports TensorRT).
 """
 
-from fusionlab.trt.artifacts import (
-    BuildLog,
-    FusionEvent,
-    LayerInfo,
-    LayerTiming,
-    ObservedLayer,
-    Profile,
-    match_profile,
-    parse_layer_info,
-    parse_log,
-    parse_log_text,
-    parse_metadata,
-    parse_profile,
-    split_layer_name,
-)
+from fusionlab.trt import artifacts
+from fusionlab.trt.artifacts import *  # noqa: F401,F403  (the public parser API, re-exported)
 
-__all__ = [
-    "BuildLog",
-    "FusionEvent",
-    "LayerInfo",
-    "LayerTiming",
-    "ObservedLayer",
-    "Profile",
-    "match_profile",
-    "parse_layer_info",
-    "parse_log",
-    "parse_log_text",
-    "parse_metadata",
-    "parse_profile",
-    "split_layer_name",
-]
+__all__ = list(artifacts.__all__)
