@@ -152,7 +152,7 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
         from fusionlab.trt.build import build
 
         result = build(model, builder=BUILDER_OF_TARGET[target], timeout=timeout, save_engine=save_engine,
-                       timing_cache=timing_cache, progress=progress, shapes=shapes)
+                       timing_cache=timing_cache, progress=progress, shapes=shapes, precision=precision)
         if save_log is not None:
             from fusionlab.cli import write_atomic
 

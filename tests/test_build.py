@@ -467,3 +467,34 @@ def test_external_data_model(tmp_path):
     os.remove(tmp_path / "m.onnx")
     result = build(tmp_path / "ext.onnx")
     assert kernel_with(result.layers_dump, "conv0", "relu0") is not None
+
+
+def test_unknown_precision_is_input_error(tmp_path):
+    with pytest.raises(InputError, match="precision"):
+        build(conv_relu(tmp_path / "m.onnx"), precision="fp8")
+
+
+def test_classic_precision_sets_the_builder_flags():
+    from types import SimpleNamespace
+
+    from fusionlab.trt import _build_worker as worker
+
+    flags = SimpleNamespace(FP16="FP16", INT8="INT8", BF16="BF16")
+    trt = SimpleNamespace(BuilderFlag=flags)
+    sent = []
+    channel = SimpleNamespace(send=lambda **m: sent.append(m))
+    for precision, expected in (("fp32", []), ("fp16", ["FP16"]), ("int8", ["INT8", "FP16"])):
+        set_flags = []
+        config = SimpleNamespace(set_flag=set_flags.append)
+        worker._set_precision(trt, config, "tensorrt", precision, channel)
+        assert set_flags == expected
+    config = SimpleNamespace(set_flag=lambda f: pytest.fail("RTX networks are strongly typed"))
+    worker._set_precision(trt, config, "tensorrt-rtx", "fp16", channel)
+    assert "strongly typed" in sent[-1]["message"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt-rtx not installed")
+def test_rtx_build_with_fp16_warns_and_builds(tmp_path):
+    result = build(conv_relu(tmp_path / "m.onnx"), precision="fp16", timeout=120)
+    assert "--precision fp16 is ignored for TensorRT-RTX" in result.log
+    assert result.layers_dump and "[ONNX Layer:" in result.layers_dump

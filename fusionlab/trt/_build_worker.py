@@ -243,6 +243,29 @@ def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) ->
         config.add_optimization_profile(profile)
 
 
+#: Builder flags a classic-TensorRT precision enables (FP32 is always allowed).
+PRECISION_FLAGS = {"fp32": (), "fp16": ("FP16",), "bf16": ("BF16",), "int8": ("INT8", "FP16")}
+
+
+def _set_precision(trt, config, builder_name: str, precision: str, channel: Channel) -> None:
+    """Set the BuilderFlag(s) of ``precision`` on a classic TensorRT build config.
+
+    TensorRT-RTX networks are strongly typed (precision comes from the ONNX types and
+    Q/DQ nodes), so there the option is ignored with a warning unless it is fp32.
+    """
+    if builder_name == "tensorrt-rtx":
+        if precision != "fp32":
+            channel.send(type="log", severity="W", origin="fusionlab",
+                         message=f"--precision {precision} is ignored for TensorRT-RTX: its networks "
+                                 "are strongly typed (precision comes from the ONNX types)")
+        return
+    for name in PRECISION_FLAGS[precision]:
+        flag = getattr(trt.BuilderFlag, name, None)
+        if flag is None:
+            raise WorkerFailure("build", f"this TensorRT has no BuilderFlag.{name} for --precision {precision}")
+        config.set_flag(flag)
+
+
 def _write_atomically(path: str, data) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
@@ -337,6 +360,7 @@ def run(request: dict, channel: Channel) -> None:
     detailed = "DETAILED" if "DETAILED" in verbosity.__members__ else "VERBOSE"
     config.profiling_verbosity = getattr(verbosity, detailed)
     _add_profile(trt, builder, network, config, request.get("shapes") or {})
+    _set_precision(trt, config, builder_name, request.get("precision") or "fp32", channel)
 
     monitor = _make_progress_monitor(trt, channel)
     if monitor is not None:

@@ -150,6 +150,7 @@ def build(
     timing_cache: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | None = None,
+    precision: str = "fp32",
 ) -> BuildResult:
     """Build ``model_path`` with ``builder`` in a subprocess and return its log.
 
@@ -169,6 +170,9 @@ def build(
             ``ITimingCache.serialize()`` crashes.
         progress: called in the caller's thread as ``progress(phase, step, steps)``.
         shapes: input shapes, see :func:`parse_shapes`.
+        precision: ``fp32``, ``fp16``, ``bf16`` or ``int8``: the builder flags of a classic
+            TensorRT build (``int8`` also allows FP16, as trtexec does); ignored, with a
+            ``[W]`` log line, for TensorRT-RTX, whose networks are strongly typed.
 
     Raises:
         InputError: the model path does not exist, a bad option, or a dynamic input
@@ -180,6 +184,8 @@ def build(
     """
     if builder not in BUILDERS:
         raise InputError(f"unknown builder {builder!r}: choose one of {', '.join(BUILDERS)}")
+    if precision not in ("fp32", "fp16", "bf16", "int8"):
+        raise InputError(f"unknown precision {precision!r}: choose one of fp32, fp16, bf16, int8")
     module, display = BUILDERS[builder]
     path = Path(model_path)
     if not path.is_file():
@@ -204,6 +210,7 @@ def build(
         "save_engine": str(Path(save_engine).absolute()) if save_engine is not None else None,
         "timing_cache": str(Path(timing_cache).absolute()) if timing_cache is not None else None,
         "shapes": parse_shapes(shapes),
+        "precision": precision,
     }
     return _run_worker(request, display, path.name, timeout, progress)
 
