@@ -98,9 +98,9 @@ class Graph:
         self.consumers: dict[str, list[str]] = {}
         self.shapes: dict[str, tuple | None] = {}
         self.dtypes: dict[str, int] = {}
+        self.nx = nx.DiGraph()
         self._index_nodes()
         self._check_external_data()
-        self.nx = self._build_nx()
 
     # ------------------------------------------------------------------ building
     def _index_nodes(self) -> None:
@@ -122,6 +122,7 @@ class Graph:
         available = set(self.inputs) | set(self.initializers) | set(produced)
         order = self._toposort(raw, produced)
         for index, (name, proto) in enumerate(order):
+            self.nx.add_node(name, op_type=proto.op_type, index=index)
             for tensor in proto.input:
                 if tensor and tensor not in available:
                     raise InputError(
@@ -155,21 +156,33 @@ class Graph:
             )
 
     def _toposort(self, raw, produced):
-        dig = nx.DiGraph()
-        dig.add_nodes_from(range(len(raw)))
+        """Fill :attr:`nx` (an edge per producer -> consumer, attribute ``tensors``) and
+        return ``raw`` in topological order: the file's order when it already is one (as
+        ONNX requires), else networkx's lexicographical order by file position."""
         position = {name: i for i, (name, _) in enumerate(raw)}
-        for i, (_, proto) in enumerate(raw):
+        dig = self.nx
+        dig.add_nodes_from(name for name, _ in raw)
+        in_order = True
+        for i, (name, proto) in enumerate(raw):
             for tensor in proto.input:
                 src = produced.get(tensor)
-                if src is not None:
-                    dig.add_edge(position[src], i)
+                if src is None:
+                    continue
+                in_order = in_order and position[src] < i
+                if dig.has_edge(src, name):
+                    dig.edges[src, name]["tensors"].append(tensor)
+                else:
+                    dig.add_edge(src, name, tensors=[tensor])
+        if in_order:
+            return raw
         try:
-            order = list(nx.lexicographical_topological_sort(dig))
+            order = list(nx.lexicographical_topological_sort(dig, key=position.__getitem__))
         except nx.NetworkXUnfeasible:
             cycle = nx.find_cycle(dig)
-            names = " -> ".join(raw[a][0] for a, _ in cycle)
-            raise InputError(f"{self.name}: the graph has a cycle: {names} -> {raw[cycle[0][0]][0]}")
-        return [raw[i] for i in order]
+            names = " -> ".join(a for a, _ in cycle)
+            raise InputError(f"{self.name}: the graph has a cycle: {names} -> {cycle[0][0]}")
+        protos = dict(raw)
+        return [(name, protos[name]) for name in order]
 
     def _check_external_data(self) -> None:
         if self.base_dir is None:
@@ -191,21 +204,6 @@ class Graph:
                     f"{self.name}: external data file {location!r} of initializer "
                     f"{tensor.name!r} is missing (looked in {str(root)!r})"
                 )
-
-    def _build_nx(self) -> nx.DiGraph:
-        dig = nx.DiGraph()
-        for name, node in self.nodes.items():
-            dig.add_node(name, op_type=node.op_type, index=node.index)
-        for tensor, cons in self.consumers.items():
-            src = self.producer.get(tensor)
-            if src is None:
-                continue
-            for dst in cons:
-                if dig.has_edge(src, dst):
-                    dig.edges[src, dst]["tensors"].append(tensor)
-                else:
-                    dig.add_edge(src, dst, tensors=[tensor])
-        return dig
 
     # ------------------------------------------------------------ shape inference
     def infer_shapes(self) -> None:
