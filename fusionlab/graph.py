@@ -309,13 +309,6 @@ class Graph:
         self._const_cache[tensor] = value
         return value
 
-    def const_size(self, tensor: str) -> int | None:
-        """Number of elements of a constant tensor without reading its data."""
-        if tensor in self.initializers:
-            return int(np.prod(self.initializers[tensor].dims)) if self.initializers[tensor].dims else 1
-        value = self.const_value(tensor)
-        return None if value is None else int(value.size)
-
     def node_of(self, tensor: str) -> Node | None:
         """The node producing ``tensor``, or ``None`` for inputs and initializers."""
         src = self.producer.get(tensor)

@@ -118,8 +118,3 @@ def qconv(g: GraphBuilder, x: str, cout: int, cin: int, name: str, k: int = 3, g
 def diagnostics(report, code: str, status: str | None = None) -> list:
     """The report's diagnostics of rule ``code`` (and ``status``)."""
     return [d for d in report.diagnostics if d.code == code and (status is None or d.status == status)]
-
-
-def layer_with(report, node: str):
-    """The predicted layer that holds ONNX node ``node`` (``None`` if absorbed)."""
-    return report.layer_of(node)

@@ -28,14 +28,6 @@ POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")
 CONVS = ("Conv", "ConvTranspose")
 
 
-def channel_axis_size(ctx: Context, tensor: str) -> int | None:
-    """Size of dim 1 (NCHW channels) of ``tensor``, or None if unknown."""
-    shape = ctx.graph.shape(tensor)
-    if shape and len(shape) > 1 and isinstance(shape[1], int):
-        return shape[1]
-    return None
-
-
 def scale_mode(value: np.ndarray | None, out_shape: tuple | None) -> str | None:
     """TensorRT Scale mode of a constant operand: ``uniform`` (one value),
     ``channel`` (one value per channel of an NCHW output, shape [C,1,1] or [1,C,1,1]),
@@ -51,22 +43,6 @@ def scale_mode(value: np.ndarray | None, out_shape: tuple | None) -> str | None:
         if out_shape is None or len(out_shape) < 2 or out_shape[1] in (dims[0], None) or not isinstance(out_shape[1], int):
             return "channel"
     return "elementwise"
-
-
-def same_shapes(ctx: Context, a: str, b: str) -> tuple[bool | None, str]:
-    """Whether tensors ``a`` and ``b`` have equal known shapes, plus both shapes as text."""
-    sa, sb = ctx.graph.shape(a), ctx.graph.shape(b)
-    text = f"{fmt_shape(sa)} and {fmt_shape(sb)}"
-    if sa is None or sb is None or any(not isinstance(d, int) for d in (*sa, *sb)):
-        return None, text
-    return tuple(sa) == tuple(sb), text
-
-
-def single_output_consumer(m: Match, name: str) -> list[str]:
-    """Consumers (node names) of the output of the layer bound to ``name``."""
-    layer = m.layer(name)
-    outs = m.state.layer_outputs(layer)
-    return [c for t in outs for c in m.state.graph.consumers.get(t, ()) if not m.state.is_absorbed(c)]
 
 
 # --- shuffles, reduce axes, network I/O (TRT120-TRT130) ---------------------------------
@@ -448,12 +424,6 @@ def lone_layer(state, name: str):
         return None
     layer = state.layer_of[name]
     return layer if len(layer.nodes) == 1 else None
-
-
-def first_reader(state, tensor: str) -> str | None:
-    """The first live node (topological order) reading ``tensor``."""
-    readers = live_readers(state, tensor)
-    return min(readers, key=lambda n: state.graph.nodes[n].index) if readers else None
 
 
 def owned_dq_layer(state, dq, reader: str):

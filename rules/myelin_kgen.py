@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fusionlab.rule import Match, Rule, check
+from fusionlab.rule import Match, Rule
 
 from rules._common import (ACTIVATIONS, ELEMENTWISE, REDUCES, SHUFFLES, SOFTMAX_KINDS, UNARY,
                            live_readers, reader_layers)

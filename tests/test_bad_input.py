@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
-import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from fusionlab.cli import main
 from fusionlab.testing import GraphBuilder

@@ -1,8 +1,7 @@
 """The graph layer: order, producers/consumers, constants, shapes on a light copy."""
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from fusionlab.analysis import analyze
 from fusionlab.graph import load_graph

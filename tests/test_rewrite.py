@@ -231,7 +231,7 @@ def test_token_ids_stay_below_the_gather_table():
     ids = g.input("ids", [1, 16], TensorProto.INT64)
     table = g.weight([7, 4])
     y = g.node("Gather", [table, ids], name="emb")
-    mask = g.input("mask", [1, 16], TensorProto.INT64)
+    g.input("mask", [1, 16], TensorProto.INT64)  # an attention mask: 0 or 1
     model = g.model([y])
     shapes = equivalence.resolve_shapes(model)
     for seed in range(3):

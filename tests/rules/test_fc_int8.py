@@ -4,7 +4,7 @@ become a convolution; quiet on one TensorRT converts (2-D weight)."""
 import numpy as np
 
 from fusionlab import analyze
-from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics
+from fusionlab.testing import GraphBuilder, q, dq, diagnostics
 
 
 def int8_matmul(g, wshape):

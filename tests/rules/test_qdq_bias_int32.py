@@ -4,7 +4,7 @@ format (a parser rejection); quiet on a float bias."""
 import numpy as np
 
 from fusionlab import analyze
-from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics
+from fusionlab.testing import GraphBuilder, q, dq, diagnostics
 
 
 def ort_conv(g, x, name, bias_dtype):

@@ -4,7 +4,7 @@ missed on a Gather, on Concat inputs with different scales, on a float reader.""
 import numpy as np
 
 from fusionlab import analyze
-from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics
+from fusionlab.testing import GraphBuilder, q, dq, diagnostics
 
 
 def test_dq_maxpool_q_runs_as_one_int8_maxpool():

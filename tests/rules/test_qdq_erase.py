@@ -1,7 +1,6 @@
 """TRT408 qdq-erase: fires on Q -> DQ -> Q -> DQ with one scale (the middle pair
 vanishes); missed on different scales and on a float reader of the middle DQ."""
 
-import numpy as np
 
 from fusionlab import analyze
 from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics

@@ -1,7 +1,6 @@
 """TRT407 qdq-insert: fires on DQ -> MaxPool -> float and float -> MaxPool -> Q (TensorRT
 inserts the missing pair); missed on an AveragePool (max(abs(x)) not preserved)."""
 
-import numpy as np
 
 from fusionlab import analyze
 from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics

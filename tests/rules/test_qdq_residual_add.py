@@ -2,7 +2,6 @@
 (TensorRT's Q/DQ placement); missed on a float residual (TREx MobileNet) and on a Q/DQ
 pair between the conv and the Add (ONNX Runtime's QDQ placement)."""
 
-import numpy as np
 
 from fusionlab import analyze
 from fusionlab.testing import GraphBuilder, q, dq, qconv, diagnostics
