@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from functools import cached_property
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
@@ -156,13 +157,14 @@ class Match:
         """The value of the constant bound to ``name``."""
         return self.state.const_value(self.tensors[name])
 
-    @property
+    @cached_property
     def nodes(self) -> tuple[str, ...]:
-        """Every ONNX node of every bound layer, in topological order."""
+        """Every ONNX node of every bound layer, in topological order (computed once: a
+        match's layers are never mutated, a fusion makes a new layer)."""
         names = {n for layer in self.order for n in layer.nodes}
         return tuple(sorted(names, key=lambda n: self.state.graph.nodes[n].index))
 
-    @property
+    @cached_property
     def key(self) -> frozenset[str]:
         return frozenset(self.nodes)
 
