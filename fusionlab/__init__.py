@@ -4,11 +4,72 @@
 :class:`fusionlab.report.Report`; ``fusionlab.verify(model, ...)`` a
 :class:`fusionlab.verification.Verification`; ``fusionlab.rewrite(model, ...)`` a
 ``(onnx.ModelProto, fusionlab.rewriting.RewriteReport)``. See README.md.
+
+Importing this package is cheap: the names below load their modules on first use
+(PEP 562), so ``fusionlab --help`` and ``fusionlab rules`` import no onnx, numpy or
+networkx.
 """
 
-from fusionlab.analysis import analyze
-from fusionlab.rewriting import rewrite
-from fusionlab.verification import verify
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+from pathlib import Path
 
 __version__ = "0.1.0"
-__all__ = ["analyze", "rewrite", "verify"]
+
+#: public name -> module that defines it (loaded on first access).
+_LAZY = {
+    "analyze": "fusionlab.analysis",
+    "rewrite": "fusionlab.rewriting",
+    "verify": "fusionlab.verification",
+    "Report": "fusionlab.report",
+    "Diagnostic": "fusionlab.diagnostic",
+    "FusionlabError": "fusionlab.errors",
+    "InputError": "fusionlab.errors",
+    "ArtifactError": "fusionlab.errors",
+    "BuildError": "fusionlab.errors",
+    "EquivalenceError": "fusionlab.errors",
+    "BuilderUnavailable": "fusionlab.errors",
+    "NotRunnable": "fusionlab.equivalence",
+}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fusionlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _CheckoutRules(importlib.abc.MetaPathFinder):
+    """In a source checkout, ``rules/`` beside this package is ``fusionlab.rules``.
+
+    An installed fusionlab has ``fusionlab/rules`` (pyproject's ``package-dir`` maps the
+    folder there) and never reaches this finder; running from a clone (``python -m
+    pytest`` puts the checkout first on ``sys.path``) would otherwise not find the
+    built-in rules.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "fusionlab.rules":
+            return None
+        return importlib.util.spec_from_file_location(
+            fullname, self.folder / "__init__.py", submodule_search_locations=[str(self.folder)])
+
+
+_here = Path(__file__).resolve().parent
+if not (_here / "rules").is_dir() and (_here.parent / "rules" / "__init__.py").is_file():
+    sys.meta_path.append(_CheckoutRules(_here.parent / "rules"))

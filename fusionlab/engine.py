@@ -1,7 +1,7 @@
 """The rule engine: runs rules over a layer state and predicts TensorRT's engine layers.
 
-The engine knows no rule. It discovers :class:`fusionlab.rule.Rule` subclasses in the
-``rules`` package, keeps the *layer state* (every ONNX node starts as its own layer;
+The engine knows no rule. It runs the :class:`fusionlab.rule.Rule` subclasses that
+:mod:`fusionlab.registry` discovers (the built-in pack and installed packs), keeps the *layer state* (every ONNX node starts as its own layer;
 fusions merge layers, erasures and constant folding absorb nodes), and runs rules the
 way TensorRT's builder runs its fusion passes:
 
@@ -24,9 +24,6 @@ way TensorRT's builder runs its fusion passes:
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -35,6 +32,7 @@ import numpy as np
 from fusionlab.diagnostic import Diagnostic
 from fusionlab.errors import InputError
 from fusionlab.graph import Graph
+from fusionlab.registry import discover_rules
 from fusionlab.rule import PRECISIONS, TARGETS, Context, Match, Rule
 
 MAX_ROUNDS = 64
@@ -221,32 +219,6 @@ class LayerState:
                 self.folded.add(t)
             elif t != becomes:
                 self.alias[t] = becomes
-
-
-def discover_rules() -> list[type[Rule]]:
-    """Every :class:`Rule` subclass defined in the modules of the ``rules`` package,
-    sorted by code.
-
-    Raises:
-        InputError: two rules share a code or a name (a packaging defect).
-    """
-    import rules as package
-
-    found: dict[str, type[Rule]] = {}
-    names: dict[str, str] = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__ and obj.code:
-                if obj.code in found and found[obj.code] is not obj:
-                    raise InputError(f"rules {found[obj.code].__name__} and {obj.__name__} share code {obj.code}")
-                if obj.name in names and names[obj.name] != obj.code:
-                    raise InputError(f"rules {names[obj.name]} and {obj.code} share name {obj.name}")
-                found[obj.code] = obj
-                names[obj.name] = obj.code
-    return [found[c] for c in sorted(found)]
 
 
 @dataclass

@@ -37,7 +37,8 @@ def test_rule_is_documented_and_tested(rule):
     for title in DOC_SECTIONS:
         assert sections.get(title), f"{rule.code} docstring lacks '{title}:'"
     module = rule.__module__.split(".")[-1]
-    test_file = ROOT / "tests" / "rules" / f"test_{module}.py"
+    family = rule.__module__.split(".")[-2]
+    test_file = ROOT / "tests" / "rules" / family / f"test_{module}.py"
     assert test_file.is_file(), f"{rule.code} has no {test_file.name}"
     text = test_file.read_text()
     for slug, _, _ in rule.checks():

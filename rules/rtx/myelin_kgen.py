@@ -1,0 +1,132 @@
+"""TRT310 myelin-kgen."""
+
+from __future__ import annotations
+
+from fusionlab.rule import Match, Rule
+
+from fusionlab.rules.common.layers import reader_layers
+from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, REDUCES, SHUFFLES, SOFTMAX_KINDS, UNARY
+from fusionlab.rules.common.shapes import live_readers
+from fusionlab.rules.pointwise.pointwise import MEMBER, pointwise_groups
+
+#: Layer kinds TensorRT-RTX's Myelin compiler generates as ``kgen`` kernels and fuses with
+#: their neighbours: pointwise ops, layout ops (shuffles), normalizations, softmax,
+#: reductions, embedding lookups and mask arithmetic -- everything that is not a
+#: convolution, a GEMM or a pooling kernel. Fused kinds of earlier rules are included.
+KGEN_KINDS = frozenset(
+    ACTIVATIONS + ELEMENTWISE + UNARY + SHUFFLES + REDUCES + SOFTMAX_KINDS
+    + ("PointWise", "Shuffle", "Gelu", "LayerNorm", "LayerNormalization", "L1Norm", "L2Norm",
+       "SumSquares", "LogSum", "LogSumExp", "Reduce", "GlobalAveragePool", "GlobalMaxPool", "Gather", "GatherElements", "Where",
+       "Cast", "Expand", "Not", "GreaterOrEqual", "LessOrEqual", "Slice", "Concat", "Split",
+       "kgen")
+)
+
+
+#: Kinds cheap enough that TensorRT-RTX computes them inside the first kernel that reads
+#: them even when a second kernel reads them too (the attention mask of every layer).
+CHEAP_KINDS = frozenset(ELEMENTWISE + UNARY + SHUFFLES + ("Shuffle", "Where", "Cast", "Expand",
+                                                          "Not", "Gather", "GreaterOrEqual",
+                                                          "LessOrEqual", "PointWise"))
+
+
+def split_at_reduction_expands(state, groups: list[tuple[object, list]]) -> list[tuple[object, list]]:
+    """Split each group where a reduction's result reaches an Expand inside the group.
+
+    Measured with TensorRT-RTX 1.7 (FP32, [8, 32, 256] and others, inside a graph):
+    ``ReduceL2 -> Clip -> Expand(Shape(x)) -> Div(x, .)`` (``F.normalize``),
+    ``ReduceMean -> Expand -> Sub`` and ``Exp -> ReduceSum -> Expand -> Div`` are two kgen
+    kernels each, the reduction (and what feeds it) in the first, what lies after it (the
+    Expand and its readers) in the second; without the Expand each is one kernel, and an
+    Expand of a value no reduction computed joins its group. The layers holding a node
+    downstream of the first such reduction (not the reduction's own layer) become their
+    own group, checked again; on later rounds, when the parts are kgen layers, the ONNX
+    nodes tell the same.
+    """
+    graph = state.graph
+    out, todo = [], list(groups)
+    while todo:
+        root, members = todo.pop(0)
+        layer_of = {n: l for l in members for n in l.nodes}
+        cut = None
+        for layer in members:
+            for name in layer.nodes:
+                if graph.nodes[name].op_type not in REDUCES:
+                    continue
+                below, frontier, expands = set(), [name], False
+                while frontier:
+                    node = graph.nodes[frontier.pop()]
+                    for t in node.outputs:
+                        for reader in live_readers(state, t):
+                            if reader in layer_of and reader not in below:
+                                below.add(reader)
+                                frontier.append(reader)
+                                r = graph.nodes[reader]
+                                expands = expands or (r.op_type == "Expand"
+                                                          and state.resolve(r.inputs[0]) == state.resolve(t))
+                if expands:
+                    cut = [l for l in members if l is not layer and any(n in below for n in l.nodes)]
+                    break
+            if cut:
+                break
+        if not cut or len(cut) == len(members):
+            out.append((root, members))
+            continue
+        rest = [l for l in members if l not in cut]
+        todo.append((rest[-1], rest))
+        todo.append((root, cut))
+    return sorted(out, key=lambda g: g[0].index)
+
+
+class MyelinKgen(Rule):
+    """TensorRT-RTX compiles connected non-GEMM, non-convolution layers into one ``kgen`` kernel.
+
+    What it fuses: on TensorRT-RTX, groups of connected layers of the kinds in
+    ``KGEN_KINDS`` -- pointwise ops and PointWise layers, Shuffles (Reshape, Transpose,
+    Flatten, Squeeze, Unsqueeze), LayerNormalization, Softmax, reductions, Gather
+    (embeddings), Where / Cast / Expand mask arithmetic. A group has one exit, as for
+    TRT301 pointwise: every member but the last is read only inside the group. Measured on
+    a transformers BERT export: a bias Add with the Reshape and Transpose after it; the
+    attention scale Mul, mask Add and Softmax; the bias Add, residual Add and
+    LayerNormalization; the three embedding Gathers, their Adds and the LayerNormalization.
+    A group of cheap kinds only (``CHEAP_KINDS``: elementwise, shuffles, mask arithmetic)
+    whose result several kgen kernels read joins the first of them (BERT's attention mask:
+    computed in layer 0's Softmax kernel, read by layer 1's). A convolution, GEMM or
+    pooling kernel ends a group (its epilogue fusions are the
+    conv-* / fc-* rules' job and run before this rule). A reduction whose result reaches an
+    Expand splits its group after the reduction (measured: ``F.normalize``'s ReduceL2 ->
+    Clip -> Expand -> Div is two kernels; ``split_at_reduction_expands``; TRT507
+    reduce-expand reports the Expand).
+    Why it matters: each kgen kernel reads its inputs once and writes one result; a group
+    split by a second reader writes the intermediate tensor to memory.
+    Conditions: none beyond the structure; a member with a reader outside the group ends
+    it (the builder must write that tensor).
+    TensorRT-RTX only: classic TensorRT fuses only pointwise layers (TRT301) and the named
+    fusions; the documented rules stay the `tensorrt` target.
+    Source: TENSORRT-RTX.md ("pointwise chains, GELU (both forms), L1Norm, L2Norm, LogSum,
+    LogSumExp, 9-op LayerNorm: one kgen each (LayerNorm also takes residual and bias
+    Adds)"), and fusionlab's live TensorRT-RTX 1.7 builds of models/bert_tiny.onnx.
+    """
+
+    code = "TRT310"
+    name = "myelin-kgen"
+    targets = ("tensorrt-rtx",)
+    phase = 46
+    result_kind = "kgen"
+    cost = 1
+
+    def find(self, state):
+        layers = state.live_layers()
+        kinds = {id(l): MEMBER if l.kind in KGEN_KINDS else None for l in layers}
+        groups = split_at_reduction_expands(state, pointwise_groups(state, layers, kinds, with_channel=False))
+        group_of = {id(l): members for _, members in groups for l in members}
+        for root, members in groups:
+            if all(l.kind in CHEAP_KINDS for l in members):
+                readers, graph_output = reader_layers(state, root)
+                if len(readers) > 1 and not graph_output and all(kinds.get(id(r)) for r in readers):
+                    members = members + [l for l in group_of[id(readers[0])] if l not in members]
+            if len(members) > 1:
+                order = [root] + [l for l in members if l is not root]
+                yield Match(self, {f"k{i}": l for i, l in enumerate(order)}, {}, order, state)
+
+    def describe(self, m: Match) -> str:
+        return f"{', '.join(m.nodes)} compile into one TensorRT-RTX kgen kernel"
