@@ -72,4 +72,5 @@ class _CheckoutRules(importlib.abc.MetaPathFinder):
 
 _here = Path(__file__).resolve().parent
 if not (_here / "rules").is_dir() and (_here.parent / "rules" / "__init__.py").is_file():
-    sys.meta_path.append(_CheckoutRules(_here.parent / "rules"))
+    # First on the path: an editable install of another checkout must not win over this one.
+    sys.meta_path.insert(0, _CheckoutRules(_here.parent / "rules"))
