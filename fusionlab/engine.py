@@ -57,6 +57,9 @@ class Layer:
     index: int
     rules: list[str] = field(default_factory=list)
     namer: Rule | None = None
+    #: what earlier fusions made of the layer (``Rule.tags`` of every rule that merged it),
+    #: e.g. ``"int8"``; patterns ask for tags (``Op(..., tagged="int8")``), never for codes.
+    tags: frozenset[str] = frozenset()
 
     @property
     def host_or_first(self) -> str:
@@ -101,6 +104,13 @@ class LayerState:
 
     def layer_kind(self, layer: Layer) -> str:
         return layer.kind
+
+    def layer_node(self, layer: Layer):
+        """The layer's host :class:`fusionlab.graph.Node` (its first node without a host)."""
+        return self.graph.nodes[layer.host_or_first]
+
+    def layer_tags(self, layer: Layer) -> frozenset[str]:
+        return layer.tags
 
     def layer_inputs(self, layer: Layer) -> tuple[str, ...]:
         if layer.host is not None:
@@ -195,12 +205,14 @@ class LayerState:
         """Merge ``layers`` into one layer of ``kind``; returns it."""
         names = sorted({n for layer in layers for n in layer.nodes}, key=lambda n: self.graph.nodes[n].index)
         codes: list[str] = []
+        tags = frozenset(rule.tags)
         for layer in layers:
             self._drop(layer)
             codes.extend(c for c in layer.rules if c not in codes)
+            tags |= layer.tags
         if rule.code not in codes:
             codes.append(rule.code)
-        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule)
+        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule, tags)
         for n in names:
             self.layer_of[n] = merged
         self.by_kind.setdefault(kind, {})[id(merged)] = merged
@@ -277,6 +289,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Fi
     applied: set[tuple] = set()
     for rule in (r for r in rules if r.kind == "lint"):
         for m in rule.find(state):
+            m, _ = _choose(rule, m, ctx)
             for slug, reason in _failures(rule, m, ctx):
                 findings.add(m, "lint", slug, reason)
     rules = [r for r in rules if r.kind != "lint"]
@@ -293,7 +306,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Fi
             key = (rule.code, m.key)
             if key in applied or findings.reported(m):
                 continue
-            failure = next(_failures(rule, m, ctx), None)
+            m, failure = _choose(rule, m, ctx)
             if failure is not None:
                 findings.add(m, "missed", *failure)
                 continue
@@ -324,6 +337,19 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Fi
         reason = (f"{', '.join(taken) or ', '.join(m.nodes)} already fused by {winner.code} {winner.name}, "
                   f"which matched first (larger pattern or earlier node); the fusion needs them free")
         findings.add(m, "missed", "no-overlap", reason)
+
+
+def _choose(rule: Rule, m: Match, ctx: Context) -> tuple[Match, tuple[str, str] | None]:
+    """The first of ``m`` and its alternatives (in the rule's preference order) whose
+    checks all hold, with ``None``; when every binding fails, ``m`` and its first failure
+    (the preferred binding is the one reported)."""
+    first = next(_failures(rule, m, ctx), None)
+    if first is None:
+        return m, None
+    for alt in m.alternatives:
+        if next(_failures(rule, alt, ctx), None) is None:
+            return alt, None
+    return m, first
 
 
 def _failures(rule: Rule, m: Match, ctx: Context) -> Iterator[tuple[str, str]]:

@@ -32,7 +32,7 @@ class ConvEltwise(Rule):
 
     code = "TRT104"
     name = "conv-eltwise"
-    pattern = Op(("Add", "Max", "Min"), Op(CONVS, name="conv", free=True), Var("other"),
+    pattern = Op(("Add", "Max", "Min"), Op(CONVS, name="conv"), Var("other"),
                  name="elt")
     host = "conv"
     cost = 3

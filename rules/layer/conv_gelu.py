@@ -28,7 +28,7 @@ class ConvGelu(Rule):
 
     code = "TRT103"
     name = "conv-gelu"
-    pattern = DataOp("Gelu", Op(CONVS, name="conv", free=True), name="gelu")
+    pattern = DataOp("Gelu", Op(CONVS, name="conv"), name="gelu")
     host = "conv"
     cost = 3
 

@@ -60,7 +60,7 @@ class ConvGenericActivation(Rule):
     code = "TRT110"
     name = "conv-generic-activation"
     phase = 45
-    pattern = DataOp(GENERIC, Op(CONVS, name="conv", free=True), name="act")
+    pattern = DataOp(GENERIC, Op(CONVS, name="conv"), name="act")
     host = "conv"
     cost = 3
 

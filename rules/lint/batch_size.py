@@ -38,7 +38,7 @@ class BatchSize(Rule):
     name = "batch-size"
     kind = "lint"
     phase = 90
-    pattern = Op(("MatMul", "Gemm"), name="mm", free=True)
+    pattern = Op(("MatMul", "Gemm"), name="mm")
     cost = 1
 
     def find(self, state):

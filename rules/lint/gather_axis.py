@@ -24,7 +24,7 @@ class GatherAxis(Rule):
     name = "gather-axis"
     kind = "lint"
     phase = 90
-    pattern = Op("Gather", name="gather", free=True)
+    pattern = Op("Gather", name="gather")
     cost = 1
 
     def find(self, state):

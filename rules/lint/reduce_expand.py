@@ -99,7 +99,7 @@ class ReduceExpand(Rule):
     name = "reduce-expand"
     kind = "lint"
     phase = 90
-    pattern = Op("Expand", name="expand", free=True)
+    pattern = Op("Expand", name="expand")
     cost = 2
     rewrites_on = ("lint",)
 

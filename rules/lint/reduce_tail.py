@@ -29,7 +29,7 @@ class ReduceTail(Rule):
     name = "reduce-tail"
     kind = "lint"
     phase = 90
-    pattern = Op(REDUCES, name="reduce", free=True)
+    pattern = Op(REDUCES, name="reduce")
     cost = 1
 
     def find(self, state):

@@ -78,7 +78,7 @@ class TcAlign(Rule):
     name = "tc-align"
     kind = "lint"
     phase = 90
-    pattern = Op(WEIGHTED_OPS, name="node", free=True)
+    pattern = Op(WEIGHTED_OPS, name="node")
     cost = 2
 
     def find(self, state):

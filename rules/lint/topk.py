@@ -33,7 +33,7 @@ class TopK(Rule):
     name = "topk"
     kind = "lint"
     phase = 90
-    pattern = Op("TopK", name="topk", free=True)
+    pattern = Op("TopK", name="topk")
     cost = 1
 
     def find(self, state):
