@@ -27,6 +27,8 @@ class ConvGelu(Rule):
     """
 
     code = "TRT103"
+    #: the convolution layer holds an activation (depthwise-separable asks for it)
+    tags = ('activation',)
     name = "conv-gelu"
     pattern = DataOp("Gelu", Op(CONVS, name="conv"), name="gelu")
     host = "conv"

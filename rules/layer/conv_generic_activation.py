@@ -58,6 +58,8 @@ class ConvGenericActivation(Rule):
     """
 
     code = "TRT110"
+    #: the convolution layer holds an activation (depthwise-separable asks for it)
+    tags = ('activation',)
     name = "conv-generic-activation"
     phase = 45
     pattern = DataOp(GENERIC, Op(CONVS, name="conv"), name="act")

@@ -50,7 +50,7 @@ class FcInt8(Rule):
         if not runs_in_int8(ctx, node):
             return None
         layer = ctx.state.layer_of[node.name]
-        if "TRT109" in layer.rules or layer.kind in ("FullyConnected", "Conv"):
+        if "fc-as-conv" in layer.tags or layer.kind in ("FullyConnected", "Conv"):
             return None
         shape = weight_shape(ctx, node)
         why = f"its weight is {fmt_shape(shape)}" if shape is not None and len(shape) != 2 \
