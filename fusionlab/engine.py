@@ -32,6 +32,7 @@ import numpy as np
 from fusionlab.diagnostic import Diagnostic
 from fusionlab.errors import InputError
 from fusionlab.graph import Graph
+from fusionlab.pattern import ANY
 from fusionlab.registry import discover_rules
 from fusionlab.rule import PRECISIONS, TARGETS, Context, Match, Rule
 
@@ -147,8 +148,11 @@ class LayerState:
 
     # ------------------------------------------------------------- queries
     def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
-        """Live layers of these kinds, in topological order of their first node."""
+        """Live layers of these kinds (:data:`fusionlab.pattern.ANY`: of every kind) that
+        this round may anchor on (after the first round: downstream of a change), in
+        topological order of their first node."""
         cand = self.candidates
+        kinds = self.by_kind if ANY in kinds else kinds
         found = [layer for k in kinds for lid, layer in self.by_kind.get(k, {}).items()
                  if cand is None or lid in cand]
         return sorted(found, key=lambda layer: layer.index)

@@ -12,7 +12,7 @@ Vocabulary (after TVM's dataflow patterns, torch.fx's ``SubgraphMatcher`` and
 onnxscript's rewriter):
 
 * :class:`Op` -- a layer whose kind is one of ``kinds`` (an ONNX op type, or the kind a
-  fusion gave a fused layer, e.g. ``"PointWise"``). The first ``len(inputs)`` inputs must
+  fusion gave a fused layer, e.g. ``"PointWise"``; :data:`ANY` for every kind). The first ``len(inputs)`` inputs must
   match; with no inputs, the inputs are free; extra inputs (a Conv bias) are allowed.
   Inputs of commutative ops (Add, Mul, Max, Min, Sum, And, Or, Xor, Equal) are tried in
   both orders, so no rule writes operand-swapped copies. Predicates inside the pattern:
@@ -52,6 +52,9 @@ from typing import Any, Callable, Iterator, Mapping, Protocol
 import numpy as np
 
 COMMUTATIVE = frozenset({"Add", "Mul", "Max", "Min", "Sum", "And", "Or", "Xor", "Equal"})
+#: The kind that matches every layer: ``Op(ANY, where=...)`` (a rule anchored on any
+#: layer, e.g. constant folding); the engine's ``layers_of_kinds`` gives every layer for it.
+ANY = "*"
 
 
 class View(Protocol):
@@ -258,7 +261,7 @@ class Op(Pattern):
     def accepts(self, layer, view) -> bool:
         """Whether ``layer`` itself satisfies this Op (kind, tags, attributes, where),
         inputs aside."""
-        if view.layer_kind(layer) not in self.kinds:
+        if view.layer_kind(layer) not in self.kinds and ANY not in self.kinds:
             return False
         if self.tagged or self.untagged:
             tags = view.layer_tags(layer)

@@ -6,7 +6,7 @@ import pytest
 from fusionlab import engine
 from fusionlab.engine import LayerState
 from fusionlab.graph import Graph
-from fusionlab.pattern import Alt, Bindings, Const, Op, Opt, Through, Var, op
+from fusionlab.pattern import ANY, Alt, Bindings, Const, Op, Opt, Through, Var, op
 from fusionlab.rule import Rule, check
 from fusionlab.testing import GraphBuilder, dq, q
 
@@ -236,3 +236,13 @@ def test_check_parameters_name_bindings():
 
     with pytest.raises(TypeError, match="convv"):
         Typo.checks()
+
+
+def test_any_kind_anchors_on_every_layer():
+    g = GraphBuilder()
+    x = g.input("x", [4])
+    y = g.node("Tanh", [g.node("Relu", [x], name="relu")], name="tanh")
+    s = state_of(g, [y])
+    assert [layer.nodes for layer in s.layers_of_kinds({ANY})] == [["relu"], ["tanh"]]
+    assert bindings(Op(ANY, where=lambda n: n.op_type == "Tanh"), s, "tanh")
+    assert not bindings(Op(ANY, where=lambda n: n.op_type == "Tanh"), s, "relu")
