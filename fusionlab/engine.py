@@ -147,6 +147,19 @@ class LayerState:
         return self.graph.const_value(tensor)
 
     # ------------------------------------------------------------- queries
+    @property
+    def state(self) -> "LayerState":
+        """Itself: a pattern predicate's view is a LayerState or a :class:`NodeView`, and
+        both name the layer state ``view.state``."""
+        return self
+
+    def node_view(self) -> "NodeView":
+        """The graph as written (:class:`NodeView`), made once per state."""
+        view = self.__dict__.get("_node_view")
+        if view is None:
+            view = self._node_view = NodeView(self)
+        return view
+
     def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
         """Live layers of these kinds (:data:`fusionlab.pattern.ANY`: of every kind) that
         this round may anchor on (after the first round: downstream of a change), in
@@ -235,6 +248,55 @@ class LayerState:
                 self.folded.add(t)
             elif t != becomes:
                 self.alias[t] = becomes
+
+
+class NodeView:
+    """The graph as written, for rules with ``level = "node"`` (lints that look at every
+    node of an op type, whatever layer a fusion put it in): every live ONNX node is its
+    own one-node layer, producer edges are the ONNX edges, constants are the graph's
+    (initializers, Constant outputs). Implements :class:`fusionlab.pattern.View`; ``state``
+    is the layer state it was made from."""
+
+    def __init__(self, state: LayerState):
+        self.state = state
+        self.graph = state.graph
+        self._layers: dict[str, Layer] = {}
+
+    def _layer(self, name: str) -> Layer:
+        layer = self._layers.get(name)
+        if layer is None:
+            node = self.graph.nodes[name]
+            layer = self._layers[name] = Layer([name], node.op_type, name, node.index)
+        return layer
+
+    def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
+        """One-node layers of every live node of these op types (ANY: of every type), in
+        topological order."""
+        kinds = set(kinds)
+        return [self._layer(n) for n, node in self.graph.nodes.items()
+                if (ANY in kinds or node.op_type in kinds) and not self.state.is_absorbed(n)]
+
+    def producer_layer(self, tensor: str) -> Layer | None:
+        src = self.graph.producer.get(tensor)
+        return None if src is None else self._layer(src)
+
+    def layer_kind(self, layer: Layer) -> str:
+        return layer.kind
+
+    def layer_inputs(self, layer: Layer) -> tuple[str, ...]:
+        return tuple(self.graph.nodes[layer.nodes[0]].inputs)
+
+    def layer_node(self, layer: Layer):
+        return self.graph.nodes[layer.nodes[0]]
+
+    def layer_tags(self, layer: Layer) -> frozenset[str]:
+        return frozenset()
+
+    def is_constant(self, tensor: str) -> bool:
+        return self.graph.is_constant(tensor)
+
+    def const_value(self, tensor: str) -> np.ndarray | None:
+        return self.graph.const_value(tensor)
 
 
 @dataclass

@@ -29,7 +29,10 @@ onnxscript's rewriter):
 * :class:`Through` -- a bounded path: ``Through(kinds, p, max_hops=N)`` matches ``p``
   reached from the tensor through at most ``N`` layers of ``kinds`` along input 0 (like
   TVM's ``dominates``, with the path's length bounded); the path's layers are bound under
-  the pattern's ``name`` and, with ``join=True``, fuse with the match.
+  the pattern's ``name`` and, with ``join=True``, fuse with the match; ``via="data"``
+  follows every non-constant input instead of input 0.
+* :class:`Ref` -- context: ``Ref(p)`` must match and binds its names, but its layers are
+  not part of the match (not fused, not named in the diagnostic).
 
 Algorithm (after torch.fx's ``SubgraphMatcher``): matching starts at the anchor, the
 pattern's root, and walks producer edges backwards. Each step asks the *view* (the
@@ -111,6 +114,10 @@ class Bindings:
         order = self.order + list(path) if join else self.order
         ids = self._ids | {id(layer) for layer in path}
         return Bindings(self.layers, self.tensors, paths, order, ids)
+
+    def with_order(self, order: list) -> "Bindings":
+        """A copy whose match layers are ``order`` (the bindings kept: :class:`Ref`)."""
+        return Bindings(self.layers, self.tensors, self.paths, list(order), self._ids)
 
     def names(self) -> dict[str, Any]:
         """Every named binding: layers, tensors and paths in one mapping."""
@@ -360,11 +367,12 @@ class Opt(Alt):
 
 
 class Through(Pattern):
-    """``inner`` reached through a bounded path of layers of ``kinds`` along input 0.
+    """``inner`` reached through a bounded path of layers of ``kinds``.
 
     ``Through(("QuantizeLinear", "DequantizeLinear"), Const("w"), max_hops=2)`` matches a
     constant read directly, through a DequantizeLinear, or through a QuantizeLinear ->
-    DequantizeLinear pair. Paths are tried shortest first; each path layer binds once.
+    DequantizeLinear pair. Paths are tried depth first, the shorter path before its
+    extensions (so the nearest ``inner`` comes first); each path layer binds once.
 
     Args:
         kinds: layer kinds the path may pass through.
@@ -375,14 +383,19 @@ class Through(Pattern):
         join: the path's layers fuse with the match (appended to ``Match.order``).
         where: predicate on each path layer's host :class:`fusionlab.graph.Node`.
         min_hops: the fewest path layers.
+        via: ``"input0"`` (the path follows each layer's first input) or ``"data"``
+            (every non-constant input, in input order: a path through pointwise math).
     """
 
-    def __init__(self, kinds: str | tuple[str, ...], inner: Pattern, *, max_hops: int,
+    def __init__(self, kinds: str | tuple[str, ...] | frozenset, inner: Pattern, *, max_hops: int,
                  name: str | None = None, join: bool = False,
-                 where: Callable[[Any], bool] | None = None, min_hops: int = 0):
-        self.step = Op(kinds, where=where)
+                 where: Callable[[Any], bool] | None = None, min_hops: int = 0,
+                 via: str = "input0"):
+        if via not in ("input0", "data"):
+            raise ValueError(f"Through via must be 'input0' or 'data', not {via!r}")
+        self.step = Op(tuple(kinds) if not isinstance(kinds, str) else kinds, where=where)
         self.inner, self.max_hops, self.min_hops = inner, max_hops, min_hops
-        self.name, self.join = name, join
+        self.name, self.join, self.via = name, join, via
 
     def size(self):
         return self.max_hops + self.inner.size()
@@ -393,24 +406,51 @@ class Through(Pattern):
         return found
 
     def match(self, tensor, view, b):
-        path: list = []
-        for hops in range(self.max_hops + 1):
-            if hops >= self.min_hops:
-                yield from self.inner.match(tensor, view, b.with_path(self.name, tuple(path), self.join))
-            if hops == self.max_hops:
-                return
-            layer = view.producer_layer(tensor)
-            if layer is None or not self.step.accepts(layer, view) or b.bound(layer) \
-                    or any(p is layer for p in path):
-                return
-            ins = view.layer_inputs(layer)
-            if not ins or not ins[0]:
-                return
-            path.append(layer)
-            tensor = ins[0]
+        yield from self._walk(tensor, view, b, ())
+
+    def _walk(self, tensor, view, b, path: tuple) -> Iterator[Bindings]:
+        if len(path) >= self.min_hops:
+            yield from self.inner.match(tensor, view, b.with_path(self.name, path, self.join))
+        if len(path) == self.max_hops:
+            return
+        layer = view.producer_layer(tensor)
+        if layer is None or not self.step.accepts(layer, view) or b.bound(layer) \
+                or any(p is layer for p in path):
+            return
+        ins = view.layer_inputs(layer)
+        if self.via == "input0":
+            nexts = ins[:1]
+        else:
+            nexts = [t for i, t in enumerate(ins) if t and t not in ins[:i] and not view.is_constant(t)]
+        for t in nexts:
+            if t:
+                yield from self._walk(t, view, b, path + (layer,))
 
     def __repr__(self):
         return f"Through({'|'.join(sorted(self.step.kinds))}, {self.inner!r}, max_hops={self.max_hops})"
+
+
+class Ref(Pattern):
+    """``p`` as context: it must match and its names bind, but its layers are not part
+    of the match (not fused, not in the diagnostic's nodes). ``Op("Expand",
+    Ref(Through(POINTWISE, op.ReduceSum(name="reduction"), max_hops=4, via="data")))``
+    is an Expand of a reduction's result, reported on the Expand alone."""
+
+    def __init__(self, pattern: Pattern):
+        self.pattern = pattern
+
+    def size(self):
+        return self.pattern.size()
+
+    def binding_names(self):
+        return self.pattern.binding_names()
+
+    def match(self, tensor, view, b):
+        for found in self.pattern.match(tensor, view, b):
+            yield found.with_order(b.order)
+
+    def __repr__(self):
+        return f"Ref({self.pattern!r})"
 
 
 def _bind_tensor(name: str | None, tensor: str, b: Bindings) -> Iterator[Bindings]:

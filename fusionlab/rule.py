@@ -226,6 +226,9 @@ class Rule:
     pattern: ClassVar[Pattern | tuple[Pattern, ...] | None] = None
     host: ClassVar[str | None] = None
     result_kind: ClassVar[str | None] = None
+    #: ``"layer"``: patterns match the layer state (after earlier fusions); ``"node"``:
+    #: they match the graph as written, every live node its own layer (lints).
+    level: ClassVar[str] = "layer"
     tags: ClassVar[tuple[str, ...]] = ()
     style: ClassVar[str] = "join"
     cost: ClassVar[int] = 2
@@ -299,9 +302,10 @@ class Rule:
         the first is the match, the rest its ``alternatives``. Rules override ``find``
         only for structure no pattern can say (each says why).
         """
-        for anchor in state.layers_of_kinds(self.anchor_kinds()):
+        view = state.node_view() if self.level == "node" else state
+        for anchor in view.layers_of_kinds(self.anchor_kinds()):
             found = [b for pattern in self.patterns()
-                     for b in pattern.match_layer(anchor, state, Bindings())
+                     for b in pattern.match_layer(anchor, view, Bindings())
                      if self.accept(b, state)]
             if not found:
                 continue

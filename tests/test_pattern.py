@@ -1,12 +1,13 @@
 """Unit tests of the pattern language (fusionlab.pattern) and of how a rule's bindings
 reach the engine (alternatives in preference order, checks bound by name)."""
 
+import numpy as np
 import pytest
 
 from fusionlab import engine
 from fusionlab.engine import LayerState
 from fusionlab.graph import Graph
-from fusionlab.pattern import ANY, Alt, Bindings, Const, Op, Opt, Through, Var, op
+from fusionlab.pattern import ANY, Alt, Bindings, Const, Op, Opt, Ref, Through, Var, op
 from fusionlab.rule import Rule, check
 from fusionlab.testing import GraphBuilder, dq, q
 
@@ -246,3 +247,20 @@ def test_any_kind_anchors_on_every_layer():
     assert [layer.nodes for layer in s.layers_of_kinds({ANY})] == [["relu"], ["tanh"]]
     assert bindings(Op(ANY, where=lambda n: n.op_type == "Tanh"), s, "tanh")
     assert not bindings(Op(ANY, where=lambda n: n.op_type == "Tanh"), s, "relu")
+
+
+def test_through_data_inputs_and_ref_binds_without_joining():
+    g = GraphBuilder()
+    x = g.input("x", [2, 4])
+    r = g.node("ReduceMean", [x], name="mean", axes=[1], keepdims=1)
+    d = g.node("Sub", [x, r], name="sub")           # the reduction is input 1
+    e = g.node("Expand", [d, g.const(np.array([2, 4], dtype=np.int64))], name="expand")
+    s = LayerState(Graph(g.model([e]), None))
+    view = s.node_view()
+    path = Through(("Sub", "Relu"), op.ReduceMean(name="reduction"), max_hops=2, via="data")
+    pattern = Op("Expand", Ref(path), name="expand")
+    (b,) = list(pattern.match_layer(view.layers_of_kinds({"Expand"})[0], view, Bindings()))
+    assert b.layers["reduction"].nodes == ["mean"] and node_names(b) == ["expand"]
+    # along input 0 only, the Sub leads to x, not to the reduction
+    input0 = Op("Expand", Through(("Sub",), op.ReduceMean(), max_hops=2))
+    assert list(input0.match_layer(view.layers_of_kinds({"Expand"})[0], view, Bindings())) == []
