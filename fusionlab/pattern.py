@@ -385,17 +385,22 @@ class Through(Pattern):
         min_hops: the fewest path layers.
         via: ``"input0"`` (the path follows each layer's first input) or ``"data"``
             (every non-constant input, in input order: a path through pointwise math).
+        inside: when the tensor is produced inside a layer the match already bound (a
+            DequantizeLinear that an INT8 Conv layer absorbed, read by that layer's own
+            Conv), step over the producing ONNX node if its op type is one of ``kinds``
+            and go on from its input 0 (resolved); such steps bind nothing and count
+            toward ``max_hops``. Needs a view with ``state`` (the engine's views).
     """
 
     def __init__(self, kinds: str | tuple[str, ...] | frozenset, inner: Pattern, *, max_hops: int,
                  name: str | None = None, join: bool = False,
                  where: Callable[[Any], bool] | None = None, min_hops: int = 0,
-                 via: str = "input0"):
+                 via: str = "input0", inside: bool = False):
         if via not in ("input0", "data"):
             raise ValueError(f"Through via must be 'input0' or 'data', not {via!r}")
         self.step = Op(tuple(kinds) if not isinstance(kinds, str) else kinds, where=where)
         self.inner, self.max_hops, self.min_hops = inner, max_hops, min_hops
-        self.name, self.join, self.via = name, join, via
+        self.name, self.join, self.via, self.inside = name, join, via, inside
 
     def size(self):
         return self.max_hops + self.inner.size()
@@ -408,12 +413,18 @@ class Through(Pattern):
     def match(self, tensor, view, b):
         yield from self._walk(tensor, view, b, ())
 
-    def _walk(self, tensor, view, b, path: tuple) -> Iterator[Bindings]:
+    def _walk(self, tensor, view, b, path: tuple, skipped: int = 0) -> Iterator[Bindings]:
         if len(path) >= self.min_hops:
             yield from self.inner.match(tensor, view, b.with_path(self.name, path, self.join))
-        if len(path) == self.max_hops:
+        if len(path) + skipped == self.max_hops:
             return
         layer = view.producer_layer(tensor)
+        if layer is not None and self.inside and b.bound(layer):
+            state = view.state
+            node = state.graph.node_of(state.resolve(tensor))
+            if node is not None and node.op_type in self.step.kinds and node.inputs and node.inputs[0]:
+                yield from self._walk(state.resolve(node.inputs[0]), view, b, path, skipped + 1)
+            return
         if layer is None or not self.step.accepts(layer, view) or b.bound(layer) \
                 or any(p is layer for p in path):
             return
@@ -424,7 +435,7 @@ class Through(Pattern):
             nexts = [t for i, t in enumerate(ins) if t and t not in ins[:i] and not view.is_constant(t)]
         for t in nexts:
             if t:
-                yield from self._walk(t, view, b, path + (layer,))
+                yield from self._walk(t, view, b, path + (layer,), skipped)
 
     def __repr__(self):
         return f"Through({'|'.join(sorted(self.step.kinds))}, {self.inner!r}, max_hops={self.max_hops})"
