@@ -167,6 +167,10 @@ class PointWise(Rule):
     cost = 1
 
     def find(self, state):
+        # find, not a pattern: a group is a connected component of pointwise layers of any
+        # size and shape (chains, trees, diamonds) with one exit, found by partitioning
+        # every live layer (``pointwise_groups``), then cut into 16-node pieces; a pattern
+        # binds a fixed tree of layers from one anchor.
         layers = state.live_layers()
         kinds = {id(l): classify(state, l) for l in layers}
         for root, members in pointwise_groups(state, layers, kinds, with_channel=False):

@@ -115,6 +115,10 @@ class MyelinKgen(Rule):
     cost = 1
 
     def find(self, state):
+        # find, not a pattern: a kgen kernel is a connected component of any size of kgen
+        # kinds with one exit (``pointwise_groups``), cut where a reduction reaches an
+        # Expand and joined with the group of the readers of a cheap group; a pattern binds
+        # a fixed tree of layers from one anchor and cannot partition the graph.
         layers = state.live_layers()
         kinds = {id(l): MEMBER if l.kind in KGEN_KINDS else None for l in layers}
         groups = split_at_reduction_expands(state, pointwise_groups(state, layers, kinds, with_channel=False))
