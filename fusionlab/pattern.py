@@ -20,6 +20,10 @@ onnxscript's rewriter):
   host node; a missing attribute is ``None``), ``where=lambda node: ...`` (any predicate
   on the host :class:`fusionlab.graph.Node`), ``tagged="int8"`` / ``untagged="int8"``
   (tags earlier fusions gave the layer, see :attr:`fusionlab.rule.Rule.tags`).
+  ``anywhere=True`` lets the input patterns match inputs at any positions, and
+  ``rest=Const()`` requires every other input to be a constant: ``Op(("Add",
+  "PointWise"), x, anywhere=True, rest=Const())`` is a layer whose only non-constant
+  input is ``x``, whatever its operand order.
 * :class:`Var` -- any tensor; a name used twice must bind the same tensor (``Mul(x, x)``);
   ``where=lambda tensor, view: ...`` constrains it (e.g. its shape).
 * :class:`Const` -- a constant tensor (initializer, Constant node, or a folded
@@ -30,7 +34,9 @@ onnxscript's rewriter):
   reached from the tensor through at most ``N`` layers of ``kinds`` along input 0 (like
   TVM's ``dominates``, with the path's length bounded); the path's layers are bound under
   the pattern's ``name`` and, with ``join=True``, fuse with the match; ``via="data"``
-  follows every non-constant input instead of input 0.
+  follows every non-constant input instead of input 0; ``inside=True`` also steps over
+  nodes of kinds inside a layer the match already bound (a DequantizeLinear an INT8
+  Conv layer absorbed).
 * :class:`Ref` -- context: ``Ref(p)`` must match and binds its names, but its layers are
   not part of the match (not fused, not named in the diagnostic).
 
@@ -50,6 +56,7 @@ and the engine applies the first whose checks hold.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Iterator, Mapping, Protocol
 
 import numpy as np
@@ -232,13 +239,20 @@ class Op(Pattern):
             or ``{attr: callable}``; a missing attribute is ``None``.
         where: predicate on the host :class:`fusionlab.graph.Node`.
         tagged: tag(s) the layer must carry; untagged: tag(s) it must not carry.
+        anywhere: the input patterns match distinct input tensors at any positions (every
+            assignment tried, in input order) instead of the first ``len(inputs)``: an
+            epilogue whose data input may be any operand of a fused layer.
+        rest: every other input tensor (each distinct non-empty input that no listed input
+            pattern matched) must match ``rest``: ``Op(kinds, x, anywhere=True,
+            rest=Const())`` is a layer whose only non-constant input is ``x``.
     """
 
     def __init__(self, kinds: str | tuple[str, ...], *inputs: Pattern, name: str | None = None,
                  commute: bool | None = None, attrs: Mapping[str, Any] | None = None,
                  where: Callable[[Any], bool] | None = None,
                  tagged: str | tuple[str, ...] | None = None,
-                 untagged: str | tuple[str, ...] | None = None):
+                 untagged: str | tuple[str, ...] | None = None,
+                 anywhere: bool = False, rest: Pattern | None = None):
         self.kinds = frozenset((kinds,) if isinstance(kinds, str) else kinds)
         self.inputs = tuple(inputs)
         self.name = name
@@ -246,16 +260,19 @@ class Op(Pattern):
         self.attrs = dict(attrs or {})
         self.where = where
         self.tagged, self.untagged = _tags(tagged), _tags(untagged)
+        self.anywhere, self.rest = anywhere, rest
+        if anywhere:
+            self.commute = False  # every assignment is tried anyway
 
     def size(self):
-        return 1 + sum(p.size() for p in self.inputs)
+        return 1 + sum(p.size() for p in self.inputs) + (self.rest.size() if self.rest else 0)
 
     def root_kinds(self):
         return self.kinds
 
     def binding_names(self):
         found = {self.name: "layer"} if self.name else {}
-        for p in self.inputs:
+        for p in self.inputs + ((self.rest,) if self.rest is not None else ()):
             found.update(p.binding_names())
         return found
 
@@ -296,15 +313,32 @@ class Op(Pattern):
         else:
             bound = b.with_layer(self.name, layer)
         n = len(self.inputs)
-        if not n:
+        if not n and self.rest is None:
             yield bound
             return
         ins = view.layer_inputs(layer)
+        if self.anywhere:
+            distinct = list(dict.fromkeys(t for t in ins if t))
+            for chosen in itertools.permutations(distinct, n):
+                for b2 in _match_seq(self.inputs, chosen, view, bound):
+                    yield from self._match_rest(ins, chosen, view, b2)
+            return
         if len(ins) < n or any(not t for t in ins[:n]):
             return
-        yield from _match_seq(self.inputs, ins[:n], view, bound)
+        orders = [tuple(ins[:n])]
         if self.commute and n == 2 and ins[0] != ins[1]:
-            yield from _match_seq(self.inputs, (ins[1], ins[0]), view, bound)
+            orders.append((ins[1], ins[0]))
+        for chosen in orders:
+            for b2 in _match_seq(self.inputs, chosen, view, bound):
+                yield from self._match_rest(ins, chosen, view, b2)
+
+    def _match_rest(self, ins, chosen, view, b) -> Iterator[Bindings]:
+        """``b`` when every input tensor not in ``chosen`` matches :attr:`rest`."""
+        if self.rest is None:
+            yield b
+            return
+        others = [t for t in dict.fromkeys(ins) if t and t not in chosen]
+        yield from _match_seq((self.rest,) * len(others), others, view, b)
 
     def __repr__(self):
         kinds = "|".join(sorted(self.kinds))

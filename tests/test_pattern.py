@@ -123,6 +123,29 @@ def test_through_inside_steps_over_q_dq_nodes_a_bound_layer_absorbed():
     assert bindings(conv(1, inside=True), s, "conv") == []  # the inside step counts as a hop
 
 
+def test_anywhere_and_rest_match_the_only_non_constant_input_at_any_position():
+    g = GraphBuilder()
+    x = g.input("x", [4])
+    c = g.const(np.ones(4, np.float32))
+    r = g.node("Relu", [x], name="relu")
+    g.node("Add", [c, r], name="add_cr")
+    g.node("Add", [r, r], name="add_rr")
+    s2 = g.node("Sigmoid", [x], name="sig")
+    y = g.node("Add", [r, s2], name="add_rs")
+    s = state_of(g, [y, "add_cr_out", "add_rr_out"])
+
+    def reads(name, **kw):
+        return bindings(Op("Add", op.Relu(name="r"), name="a", **kw), s, name)
+
+    assert len(reads("add_cr", anywhere=True, rest=Const())) == 1  # the Relu is input 1
+    assert reads("add_cr", commute=False) == []  # positional: input 0 only
+    assert len(reads("add_rr", anywhere=True, rest=Const())) == 1  # the Relu's tensor twice
+    assert reads("add_rs", anywhere=True, rest=Const()) == []  # the Sigmoid is not constant
+    assert len(reads("add_rs", anywhere=True)) == 1
+    (b,) = bindings(Op("Add", op.Relu(), rest=op.Sigmoid(name="other")), s, "add_rs")
+    assert b.layers["other"].nodes == ["sig"]
+
+
 def test_opt_matches_with_and_without_the_node():
     g = GraphBuilder()
     x = g.input("x", [4])
