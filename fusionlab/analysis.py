@@ -44,7 +44,9 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
         The report holds names and strings only (no graph, no weights): pickling the
-        report of ``models/resnet18.onnx`` takes a few KB.
+        report of ``models/resnet18.onnx`` takes a few KB. External weight files are
+        not read, except the bytes of a constant whose value a check needs (loaded with
+        ``load_external_data=False``, read by :meth:`fusionlab.graph.Graph.const_value`).
 
     Raises:
         fusionlab.errors.InputError: the model cannot be loaded (see
