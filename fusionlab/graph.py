@@ -149,6 +149,12 @@ class Graph:
                 self.notes.append(
                     f"node {name!r}: the subgraph(s) of this {proto.op_type} are not analyzed"
                 )
+        for tensor in self.outputs:
+            if tensor not in available:
+                raise InputError(
+                    f"{self.name}: graph output {tensor!r} is produced by no node, graph "
+                    "input or initializer"
+                )
         if self.opset is not None and self.opset not in SUPPORTED_OPSETS:
             self.notes.append(
                 f"opset {self.opset} is outside the opsets fusionlab is tested on "

@@ -73,6 +73,17 @@ def test_input_never_produced(cli, tmp_path):
     assert_one_line_error(code, err, "add1", "'ghost'", "no node")
 
 
+def test_graph_output_never_produced(cli, tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu1")]
+    outputs = [helper.make_tensor_value_info(t, TensorProto.FLOAT, [4]) for t in ("y", "phantom")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                              outputs)
+    path = tmp_path / "phantom.onnx"
+    onnx.save(helper.make_model(graph), path)
+    code, _, err = cli("analyze", str(path))
+    assert_one_line_error(code, err, "graph output 'phantom'", "no node")
+
+
 def _external_model(model, tmp_path, location):
     weight = model.graph.initializer[0]
     weight.data_location = TensorProto.EXTERNAL
