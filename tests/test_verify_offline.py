@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
-ART = ROOT.parent / "shared" / "trt-artifacts"
+ART = ROOT / "tests" / "data" / "trt-artifacts"
 MOBILENET = ART / "fuzzylabs_trtexec_trt10.4" / "mobilenet_v2"
-pytestmark = pytest.mark.skipif(not ART.is_dir(), reason="shared/trt-artifacts not beside the checkout")
 MODEL = str(ROOT / "models" / "mobilenet_v2.onnx")
-
 
 
 def test_layer_info_and_profile_give_score_and_missed_cost(cli):
