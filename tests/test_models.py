@@ -70,6 +70,7 @@ def test_json_shape_is_the_documented_one(capsys):
     assert code == 0
     assert {"model", "target", "nodes", "layers", "absorbed", "diagnostics"} <= set(data)
     assert data["model"] == "resnet18.onnx" and data["target"] == "tensorrt" and data["nodes"] == 49
+    assert data["layers"] and data["diagnostics"]  # the loops below check something
     for layer in data["layers"]:
         assert set(layer) >= {"name", "nodes", "rules"}
     for d in data["diagnostics"]:
