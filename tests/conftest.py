@@ -4,7 +4,8 @@ Markers (registered here; pyproject's ``addopts`` has ``--strict-markers``, so a
 marker name is a collection error):
     needs_rtx: the test builds with TensorRT-RTX (the ``tensorrt_rtx`` module, which
         builds on the CPU); skipped, with that reason, where the package is absent.
-        The only skip a missing dependency may cause: a missing data file fails.
+        That is the only skip allowed: any other skip (a missing data file...) is
+        turned into a failure (``ALLOWED_SKIPS``).
 
 Options:
     --snapshot-update: write the per-rule-test snapshots of ``report.to_json()`` (see
@@ -48,9 +49,37 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: {doc}")
 
 
+#: The only reasons a test may skip: an optional package is not installed.
+ALLOWED_SKIPS = ("tensorrt_rtx is not installed",)
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("needs_rtx") is not None and not HAVE_RTX:
-        pytest.skip("tensorrt_rtx is not installed")
+        pytest.skip(ALLOWED_SKIPS[0])
+
+
+def _forbid_skip(report, nodeid: str):
+    """Turn a skip for a reason outside ALLOWED_SKIPS into a failure."""
+    if report.skipped and not hasattr(report, "wasxfail") and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if reason not in ALLOWED_SKIPS:
+            report.outcome = "failed"
+            report.longrepr = (f"{nodeid} skipped ({reason!r}); tests may skip only because "
+                               f"an optional package is missing (tests/conftest.py ALLOWED_SKIPS)")
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A skip for any other reason (a missing file, a case that does not apply) fails:
+    a clone runs every test, and a test that does not apply is not collected."""
+    return _forbid_skip((yield), item.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped at import (``pytest.importorskip``...)."""
+    return _forbid_skip((yield), collector.nodeid)
 
 
 @pytest.fixture(scope="session")

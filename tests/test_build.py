@@ -366,16 +366,13 @@ def test_nonzero_zero_point_is_parser_rejection(tmp_path):
 
 @pytest.mark.needs_rtx
 def test_uint8_zero_point_does_not_kill_pytest(tmp_path):
-    """A UINT8 zero point is rejected or crashes the worker: either way a BuildError."""
-    try:
-        result = build(
-            qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8, zero_point=128), timeout=120
-        )
-    except BuildError as error:
-        assert error.exit_code == 3
-        assert str(error).startswith("TensorRT-RTX")
-    else:  # a future version may accept it
-        assert result.layers_dump is not None
+    """A UINT8 zero point of 128 is a BuildError (TensorRT-RTX 1.7.1's ONNX parser rejects
+    the non-zero zero point), not a crash of the test process."""
+    with pytest.raises(BuildError) as info:
+        build(qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8, zero_point=128), timeout=120)
+    assert info.value.exit_code == 3
+    assert str(info.value).startswith("TensorRT-RTX ONNX parser rejected u8.onnx: node 'quant_x'")
+    assert "Non-zero zero point is not supported" in str(info.value)
 
 
 def _request(model: str, **extra) -> dict:
@@ -416,12 +413,11 @@ def test_real_parser_crash_is_build_error(tmp_path):
     """
     model = qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8)
     request = _request(model, parser_flags=["ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA"])
-    try:
+    with pytest.raises(BuildError) as info:  # 1.7.1 crashes (SIGSEGV)
         build_module._run_worker(request, "TensorRT-RTX", "u8.onnx", 60.0, None)
-    except BuildError as error:  # 1.7.1: crashed (signal SIGSEGV); a fix may reject it
-        assert str(error).startswith("TensorRT-RTX")
-        if "crashed" in str(error):
-            assert "x.zp: invalid weights type of UInt8" in error.log_tail
+    assert str(info.value) == "TensorRT-RTX builder crashed (signal SIGSEGV) while building u8.onnx"
+    assert info.value.exit_code == 3
+    assert "x.zp: invalid weights type of UInt8" in info.value.log_tail
 
 
 @pytest.mark.needs_rtx

@@ -41,10 +41,9 @@ def test_rewrite_is_equivalent_and_misses_no_more(rewritten):
     assert list(model.opset_import) == list(original.opset_import)
 
 
+@pytest.mark.parametrize("rewritten", ["resnet18_qdq.onnx"], indirect=True)
 def test_qdq_resnet_biases_become_float(rewritten):
     path, model, report = rewritten
-    if path.name != "resnet18_qdq.onnx":
-        pytest.skip("QDQ model only")
     assert report.counts().get("qdq-bias-int32") == 21
     assert not [n for n in model.graph.node if n.op_type == "DequantizeLinear"
                 and n.input[0].endswith("_quantized") and "bias" in n.input[0]]
