@@ -20,6 +20,13 @@ way TensorRT's builder runs its fusion passes:
 7. A skipped match (the *loser* of an overlap) that never applies and whose nodes did
    not end in one layer is reported as missed with check ``no-overlap``, naming the
    winning rule.
+8. A merge that would make the layer graph cyclic (a path leaving the merged layers and
+   coming back, as in A -> B -> C merging A and C without B) is refused with
+   :class:`CyclicMerge`, as torch.fx's ``validate_partition`` refuses such a partition:
+   it is a rule's bug, never a fusion TensorRT makes. The check is incremental (the
+   layers keep topological ranks, kept valid after each merge as Pearce and Kelly's
+   dynamic topological order does), so it costs the layers between the merged ones,
+   not the graph.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy as np
 from fusionlab.diagnostic import Diagnostic
 from fusionlab.errors import InputError
 from fusionlab.graph import Graph
+from fusionlab.pattern import ANY
 from fusionlab.registry import discover_rules
 from fusionlab.rule import PRECISIONS, TARGETS, Context, Match, Rule
 
@@ -40,6 +48,23 @@ MAX_ROUNDS = 64
 QUANTIZE_OPS = ("QuantizeLinear", "DequantizeLinear")
 #: Rounds after the first revisit layers this many hops downstream of a change, at least.
 MIN_DEPTH = 8
+
+
+class CyclicMerge(RuntimeError):
+    """A rule asked to merge layers that a path through another layer connects (A -> B
+    -> C, merging A and C without B): the merged layer would be its own producer.
+
+    An internal error (a bug of the rule named), not bad input. Attributes: ``code``
+    (the rule's code), ``nodes`` (the ONNX nodes of the refused merge), ``path`` (ONNX
+    nodes of one path that leaves the merge and comes back).
+    """
+
+    def __init__(self, code: str, name: str, nodes: list[str], path: list[str]):
+        self.code, self.nodes, self.path = code, nodes, path
+        super().__init__(
+            f"rule {code} {name} merges {', '.join(nodes)} into one layer, but "
+            f"{' -> '.join(path)} leaves that layer and comes back: the layer graph would "
+            "have a cycle (torch.fx's validate_partition refuses the same)")
 
 
 @dataclass(eq=False)
@@ -57,6 +82,12 @@ class Layer:
     index: int
     rules: list[str] = field(default_factory=list)
     namer: Rule | None = None
+    #: what earlier fusions made of the layer (``Rule.tags`` of every rule that merged it),
+    #: e.g. ``"int8"``; patterns ask for tags (``Op(..., tagged="int8")``), never for codes.
+    tags: frozenset[str] = frozenset()
+    #: position in a topological order of the layer graph (LayerState keeps it valid
+    #: across merges; ``index`` stays the first node's position, the tie-break).
+    rank: int = -1
 
     @property
     def host_or_first(self) -> str:
@@ -80,7 +111,7 @@ class LayerState:
         self.changed: list[list[str]] = []  # node lists of layers changed this round
         self.ctx: Context | None = None  # the analysis options (set by run)
         for name, node in graph.nodes.items():
-            layer = Layer([name], node.op_type, name, node.index)
+            layer = Layer([name], node.op_type, name, node.index, rank=node.index)
             self.layer_of[name] = layer
             self.by_kind.setdefault(node.op_type, {})[id(layer)] = layer
 
@@ -101,6 +132,13 @@ class LayerState:
 
     def layer_kind(self, layer: Layer) -> str:
         return layer.kind
+
+    def layer_node(self, layer: Layer):
+        """The layer's host :class:`fusionlab.graph.Node` (its first node without a host)."""
+        return self.graph.nodes[layer.host_or_first]
+
+    def layer_tags(self, layer: Layer) -> frozenset[str]:
+        return layer.tags
 
     def layer_inputs(self, layer: Layer) -> tuple[str, ...]:
         if layer.host is not None:
@@ -136,9 +174,25 @@ class LayerState:
         return self.graph.const_value(tensor)
 
     # ------------------------------------------------------------- queries
+    @property
+    def state(self) -> "LayerState":
+        """Itself: a pattern predicate's view is a LayerState or a :class:`NodeView`, and
+        both name the layer state ``view.state``."""
+        return self
+
+    def node_view(self) -> "NodeView":
+        """The graph as written (:class:`NodeView`), made once per state."""
+        view = self.__dict__.get("_node_view")
+        if view is None:
+            view = self._node_view = NodeView(self)
+        return view
+
     def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
-        """Live layers of these kinds, in topological order of their first node."""
+        """Live layers of these kinds (:data:`fusionlab.pattern.ANY`: of every kind) that
+        this round may anchor on (after the first round: downstream of a change), in
+        topological order of their first node."""
         cand = self.candidates
+        kinds = self.by_kind if ANY in kinds else kinds
         found = [layer for k in kinds for lid, layer in self.by_kind.get(k, {}).items()
                  if cand is None or lid in cand]
         return sorted(found, key=lambda layer: layer.index)
@@ -191,16 +245,122 @@ class LayerState:
     def _drop(self, layer: Layer) -> None:
         self.by_kind.get(layer.kind, {}).pop(id(layer), None)
 
+    def _succ(self, layer: Layer, origin: Layer | None = None) -> Iterator[Layer]:
+        """Live layers other than ``layer`` reading an output of it (may repeat). Absorbed
+        nodes are looked through: an erased node's readers read its input, so it is an edge."""
+        origin = origin or layer
+        nodes, consumers, layer_of, absorbed = self.graph.nodes, self.graph.consumers, self.layer_of, self.absorbed
+        for n in layer.nodes:
+            for t in nodes[n].outputs:
+                for c in consumers.get(t, ()):
+                    other = layer_of[c]
+                    if c in absorbed:
+                        yield from self._succ(other, origin)
+                    elif other is not origin:
+                        yield other
+
+    def _pred(self, layer: Layer, origin: Layer | None = None) -> Iterator[Layer]:
+        """Live layers other than ``layer`` producing an input of it (may repeat; absorbed
+        nodes are looked through, as in :meth:`_succ`)."""
+        origin = origin or layer
+        nodes, producer, layer_of, absorbed = self.graph.nodes, self.graph.producer, self.layer_of, self.absorbed
+        for n in layer.nodes:
+            for t in nodes[n].inputs:
+                src = producer.get(t)
+                if src is None:
+                    continue
+                other = layer_of[src]
+                if src in absorbed:
+                    yield from self._pred(other, origin)
+                elif other is not origin:
+                    yield other
+
+    def _reorder(self, layers: list[Layer], rule: Rule) -> int:
+        """Refuse the merge of ``layers`` if it closes a cycle (:class:`CyclicMerge`), else
+        make room for it in the topological ranks; returns the merged layer's rank.
+
+        Ranks are a topological order, so a path that leaves the group and comes back
+        only visits layers ranked between the group's lowest (``lo``) and highest
+        (``hi``). A forward search from the group below ``hi`` finds such a path (or the
+        group's descendants F in the window); a backward search above ``lo`` finds its
+        ancestors B. The window's ranks held by B, the group and F are dealt again: B
+        first, then the merged layer, then F, each in its old order (Pearce and Kelly,
+        "A dynamic topological sort algorithm for directed acyclic graphs", 2006); every
+        other layer keeps its rank.
+        """
+        group = {id(layer) for layer in layers}
+        lo = min(layer.rank for layer in layers)
+        hi = max(layer.rank for layer in layers)
+        if len(layers) < 2:
+            return lo
+        parent: dict[int, Layer | None] = {}
+        forward: list[Layer] = []
+        stack: list[Layer] = []
+        for layer in layers:
+            for nxt in self._succ(layer):
+                if id(nxt) not in group and nxt.rank < hi and id(nxt) not in parent:
+                    parent[id(nxt)] = layer
+                    stack.append(nxt)
+        while stack:
+            cur = stack.pop()
+            forward.append(cur)
+            for nxt in self._succ(cur):
+                if id(nxt) in group:
+                    raise CyclicMerge(rule.code, rule.name, sorted({n for la in layers for n in la.nodes},
+                                      key=lambda n: self.graph.nodes[n].index),
+                                      self._path(cur, parent, group) + [nxt.nodes[0]])
+                if nxt.rank < hi and id(nxt) not in parent:
+                    parent[id(nxt)] = cur
+                    stack.append(nxt)
+        backward: list[Layer] = []
+        seen: set[int] = set()
+        stack = [p for layer in layers for p in self._pred(layer)
+                 if id(p) not in group and p.rank > lo]
+        while stack:
+            cur = stack.pop()
+            if id(cur) in seen:
+                continue
+            seen.add(id(cur))
+            backward.append(cur)
+            stack.extend(p for p in self._pred(cur) if p.rank > lo and id(p) not in seen and id(p) not in group)
+        if not forward and not backward:
+            return lo
+        backward.sort(key=lambda la: la.rank)
+        forward.sort(key=lambda la: la.rank)
+        slots = sorted([la.rank for la in backward] + [la.rank for la in layers]
+                       + [la.rank for la in forward])
+        for slot, la in zip(slots, backward):
+            la.rank = slot
+        for slot, la in zip(reversed(slots), reversed(forward)):
+            la.rank = slot
+        return slots[len(backward)]
+
+    def _path(self, last: Layer, parent: dict[int, Layer | None], group: set[int]) -> list[str]:
+        """ONNX nodes (the first of each layer) of the search path from the group to ``last``."""
+        path = [last]
+        while id(path[-1]) in parent and id(path[-1]) not in group:
+            path.append(parent[id(path[-1])])
+        return [la.nodes[0] for la in reversed(path)]
+
     def merge(self, layers: list[Layer], kind: str, host: str | None, rule: Rule) -> Layer:
-        """Merge ``layers`` into one layer of ``kind``; returns it."""
+        """Merge ``layers`` into one layer of ``kind``; returns it.
+
+        Raises:
+            CyclicMerge: a path through a layer outside ``layers`` connects two of them
+                (the merged layer would feed itself); nothing is changed.
+        """
+        rank = self._reorder(layers, rule)
         names = sorted({n for layer in layers for n in layer.nodes}, key=lambda n: self.graph.nodes[n].index)
         codes: list[str] = []
+        tags = frozenset(rule.tags)
         for layer in layers:
             self._drop(layer)
             codes.extend(c for c in layer.rules if c not in codes)
+            tags |= layer.tags
         if rule.code not in codes:
             codes.append(rule.code)
-        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule)
+        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule,
+                       tags=tags, rank=rank)
         for n in names:
             self.layer_of[n] = merged
         self.by_kind.setdefault(kind, {})[id(merged)] = merged
@@ -219,6 +379,55 @@ class LayerState:
                 self.folded.add(t)
             elif t != becomes:
                 self.alias[t] = becomes
+
+
+class NodeView:
+    """The graph as written, for rules with ``level = "node"`` (lints that look at every
+    node of an op type, whatever layer a fusion put it in): every live ONNX node is its
+    own one-node layer, producer edges are the ONNX edges, constants are the graph's
+    (initializers, Constant outputs). Implements :class:`fusionlab.pattern.View`; ``state``
+    is the layer state it was made from."""
+
+    def __init__(self, state: LayerState):
+        self.state = state
+        self.graph = state.graph
+        self._layers: dict[str, Layer] = {}
+
+    def _layer(self, name: str) -> Layer:
+        layer = self._layers.get(name)
+        if layer is None:
+            node = self.graph.nodes[name]
+            layer = self._layers[name] = Layer([name], node.op_type, name, node.index)
+        return layer
+
+    def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
+        """One-node layers of every live node of these op types (ANY: of every type), in
+        topological order."""
+        kinds = set(kinds)
+        return [self._layer(n) for n, node in self.graph.nodes.items()
+                if (ANY in kinds or node.op_type in kinds) and not self.state.is_absorbed(n)]
+
+    def producer_layer(self, tensor: str) -> Layer | None:
+        src = self.graph.producer.get(tensor)
+        return None if src is None else self._layer(src)
+
+    def layer_kind(self, layer: Layer) -> str:
+        return layer.kind
+
+    def layer_inputs(self, layer: Layer) -> tuple[str, ...]:
+        return tuple(self.graph.nodes[layer.nodes[0]].inputs)
+
+    def layer_node(self, layer: Layer):
+        return self.graph.nodes[layer.nodes[0]]
+
+    def layer_tags(self, layer: Layer) -> frozenset[str]:
+        return frozenset()
+
+    def is_constant(self, tensor: str) -> bool:
+        return self.graph.is_constant(tensor)
+
+    def const_value(self, tensor: str) -> np.ndarray | None:
+        return self.graph.const_value(tensor)
 
 
 @dataclass
@@ -277,6 +486,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Fi
     applied: set[tuple] = set()
     for rule in (r for r in rules if r.kind == "lint"):
         for m in rule.find(state):
+            m, _ = _choose(rule, m, ctx)
             for slug, reason in _failures(rule, m, ctx):
                 findings.add(m, "lint", slug, reason)
     rules = [r for r in rules if r.kind != "lint"]
@@ -293,7 +503,7 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Fi
             key = (rule.code, m.key)
             if key in applied or findings.reported(m):
                 continue
-            failure = next(_failures(rule, m, ctx), None)
+            m, failure = _choose(rule, m, ctx)
             if failure is not None:
                 findings.add(m, "missed", *failure)
                 continue
@@ -324,6 +534,19 @@ def _run_phase(rules: list[Rule], state: LayerState, ctx: Context, findings: _Fi
         reason = (f"{', '.join(taken) or ', '.join(m.nodes)} already fused by {winner.code} {winner.name}, "
                   f"which matched first (larger pattern or earlier node); the fusion needs them free")
         findings.add(m, "missed", "no-overlap", reason)
+
+
+def _choose(rule: Rule, m: Match, ctx: Context) -> tuple[Match, tuple[str, str] | None]:
+    """The first of ``m`` and its alternatives (in the rule's preference order) whose
+    checks all hold, with ``None``; when every binding fails, ``m`` and its first failure
+    (the preferred binding is the one reported)."""
+    first = next(_failures(rule, m, ctx), None)
+    if first is None:
+        return m, None
+    for alt in m.alternatives:
+        if next(_failures(rule, alt, ctx), None) is None:
+            return alt, None
+    return m, first
 
 
 def _failures(rule: Rule, m: Match, ctx: Context) -> Iterator[tuple[str, str]]:

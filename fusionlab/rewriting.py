@@ -478,7 +478,7 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         BuilderUnavailable: ``verify`` and no TensorRT builder is installed.
     """
     from fusionlab import equivalence
-    from fusionlab.analysis import analyze
+    from fusionlab.analysis import analyze_matches
     from fusionlab.graph import load_graph
     from fusionlab.rule import PRECISIONS, TARGETS
 
@@ -495,7 +495,7 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
     working = named_copy(original)
     warnings: list[str] = []
 
-    before = analyze(working, target=target, precision=precision, sm=sm)
+    before, matches_now = analyze_matches(working, target=target, precision=precision, sm=sm)
     checker = "full"
     problem = equivalence.full_check(original, True)
     if problem is not None:
@@ -520,7 +520,7 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
     stamps: dict[str, list[tuple[str, str]]] = {}
     rounds = 0
     for rounds in range(1, max_rounds + 1):
-        items = _candidates(report_now, selected, refused)
+        items = _candidates(matches_now, selected, refused)
         if not items:
             break
         result = _apply(current, items, rounds, stamps, refused, allow_requantize)
@@ -538,9 +538,9 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         _hold(candidate, current, original, ref, checker, round_changes, items, rounds, stamps, allow_requantize)
         changes.extend(round_changes)
         current = candidate
-        report_now = analyze(current, target=target, precision=precision, sm=sm)
+        report_now, matches_now = analyze_matches(current, target=target, precision=precision, sm=sm)
     else:
-        if _candidates(report_now, selected, refused):
+        if _candidates(matches_now, selected, refused):
             warnings.append(f"stopped after {max_rounds} rounds with rewrites still possible")
 
     final = current if changes else original
@@ -627,11 +627,12 @@ def named_copy(model: onnx.ModelProto) -> onnx.ModelProto:
     return copy
 
 
-def _candidates(report, selected: dict, refused: dict) -> list[tuple[Any, "Match", str]]:
-    """(diagnostic, match, pass) for every rewritable diagnostic; records refusals."""
+def _candidates(matches, selected: dict, refused: dict) -> list[tuple[Any, "Match", str]]:
+    """(diagnostic, match, pass) for every rewritable diagnostic of ``matches`` (the pairs
+    of :func:`fusionlab.analysis.analyze_matches`); records refusals."""
     passes = {rule.code: name for name, rule in selected.items()}
     items = []
-    for d, m in report.matches:
+    for d, m in matches:
         rule = m.rule
         pass_name = passes.get(rule.code)
         if pass_name is None or d.status not in rule.rewrites_on:

@@ -19,8 +19,23 @@ A rule lives in one file under ``rules/`` and subclasses :class:`Rule`::
         def single(self, m, ctx):
             return single_consumer(m, ctx)
 
+        @check("relu-not-leaky", targets=("tensorrt",))
+        def not_leaky(self, conv, act):        # bindings by name: host ONNX nodes
+            return None if act.op_type == "Relu" else f"{act.name} is {act.op_type}"
+
 A check returns ``None`` when it holds, or the reason it fails: one sentence naming the
-observed value and the one TensorRT needs. The engine runs a fusion rule's checks in
+observed value and the one TensorRT needs. Its parameters are bound by name: ``m`` is the
+:class:`Match`, ``ctx`` the :class:`Context`; any other name is a binding of the pattern:
+an :class:`~fusionlab.pattern.Op` name gets the layer's host :class:`fusionlab.graph.Node`,
+a :class:`~fusionlab.pattern.Var` / :class:`~fusionlab.pattern.Const` name the tensor's
+name, a :class:`~fusionlab.pattern.Through` name the tuple of path layers; a binding the
+match does not have (an :class:`~fusionlab.pattern.Opt` that matched nothing, the other
+side of an ``|``) is ``None``. A parameter that names no binding is a ``TypeError`` when
+the rule's checks are first read.
+
+A rule's :meth:`Rule.find` collects *every* binding of each anchor and orders them by
+:meth:`Rule.prefer`; the engine applies the first binding whose checks all hold and, when
+none does, reports the preferred binding's first failure. The engine runs a fusion rule's checks in
 the order they are written and reports the first failure as a *missed* fusion; a lint
 rule reports every failed check as a *lint*.
 
@@ -68,7 +83,7 @@ from __future__ import annotations
 import inspect
 import re
 from functools import cached_property
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import numpy as np
@@ -124,7 +139,9 @@ class Match:
     """One structural match of a rule.
 
     ``layers`` maps each Op binding name to the layer it bound (root first in
-    ``order``); ``tensors`` maps Var/Const names to tensor names.
+    ``order``); ``tensors`` maps Var/Const names to tensor names; ``paths`` maps Through
+    names to their layers. ``alternatives`` are the anchor's other bindings, in the rule's
+    preference order (the engine tries them when this one fails a check).
     """
 
     rule: "Rule"
@@ -132,10 +149,21 @@ class Match:
     tensors: dict[str, str]
     order: list["Layer"]
     state: "LayerState"
+    paths: dict[str, tuple] = field(default_factory=dict)
+    alternatives: list["Match"] = field(default_factory=list)
 
     @classmethod
     def of(cls, rule: "Rule", b: Bindings, state: "LayerState") -> "Match":
-        return cls(rule, b.layers, b.tensors, b.order, state)
+        return cls(rule, b.layers, b.tensors, b.order, state, b.paths)
+
+    def binding(self, name: str) -> Any:
+        """What a check parameter called ``name`` receives (see module doc): the host
+        Node of an Op, the tensor of a Var/Const, the layers of a Through, else None."""
+        if name in self.layers:
+            return self.node(name)
+        if name in self.tensors:
+            return self.tensors[name]
+        return self.paths.get(name)
 
     @property
     def anchor(self) -> "Layer":
@@ -182,6 +210,8 @@ class Rule:
         pattern: a :class:`Pattern`, or a tuple of them (tried in order).
         host: Op binding whose layer the fused layer continues (keeps its kind).
         result_kind: kind of the fused layer when there is no host.
+        tags: tags the fused layer gets (and keeps through later fusions), which other
+            rules' patterns ask for (``Op(..., tagged="int8")``) instead of rule codes.
         style: how the fused layer is named: ``join`` (``conv1 + relu1``), ``pwn``
             (``PWN(add1, relu1)``), ``mlp`` (``2-layer MLP``) or a fixed prefix.
         cost: how costly a miss is: 3 high, 2 medium, 1 low.
@@ -196,6 +226,10 @@ class Rule:
     pattern: ClassVar[Pattern | tuple[Pattern, ...] | None] = None
     host: ClassVar[str | None] = None
     result_kind: ClassVar[str | None] = None
+    #: ``"layer"``: patterns match the layer state (after earlier fusions); ``"node"``:
+    #: they match the graph as written, every live node its own layer (lints).
+    level: ClassVar[str] = "layer"
+    tags: ClassVar[tuple[str, ...]] = ()
     style: ClassVar[str] = "join"
     cost: ClassVar[int] = 2
     #: statuses of the matches ``rewrite`` is given (see module doc); () = no rewrite.
@@ -208,7 +242,12 @@ class Rule:
     # ------------------------------------------------------------ introspection
     @classmethod
     def checks(cls) -> list[tuple[str, tuple[str, ...], Callable]]:
-        """The named checks, in the order written: ``(slug, targets, function)``."""
+        """The named checks, in the order written: ``(slug, targets, call)``, where
+        ``call(rule, m, ctx)`` runs the check with its parameters bound by name.
+
+        Raises:
+            TypeError: a check parameter names no binding of the rule's pattern.
+        """
         cached = cls.__dict__.get("_checks_cache")
         if cached is not None:
             return cached
@@ -218,9 +257,22 @@ class Rule:
                 if callable(fn) and hasattr(fn, "_check_slug"):
                     found[attr] = fn
         ordered = sorted(found.values(), key=lambda fn: (fn.__module__ != cls.__module__, fn.__code__.co_firstlineno))
-        result = [(fn._check_slug, fn._check_targets, fn) for fn in ordered]
+        known = cls.binding_names()
+        result = [(fn._check_slug, fn._check_targets, _bind_check(cls, fn, known)) for fn in ordered]
         cls._checks_cache = result
         return result
+
+    @classmethod
+    def binding_names(cls) -> dict[str, str] | None:
+        """Every name the rule's patterns bind -> ``"layer"``/``"tensor"``/``"path"``;
+        ``None`` for a rule without a pattern (its ``find`` names the bindings)."""
+        if cls.pattern is None:
+            return None
+        pats = cls.pattern if isinstance(cls.pattern, tuple) else (cls.pattern,)
+        names: dict[str, str] = {}
+        for p in pats:
+            names.update(p.binding_names())
+        return names
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:
@@ -245,19 +297,31 @@ class Rule:
     def find(self, state: "LayerState") -> Iterator[Match]:
         """Every structural match, anchored on layers of the pattern's root kinds.
 
-        One match per anchor (the first binding found, patterns in order); override for
-        rules whose structure is not a fixed pattern (PointWise chains, MLP).
+        One match per anchor: every binding of every pattern (in order) that
+        :meth:`accept` keeps, sorted by :meth:`prefer` (stable: ties keep pattern order);
+        the first is the match, the rest its ``alternatives``. Rules override ``find``
+        only for structure no pattern can say (each says why).
         """
-        for anchor in state.layers_of_kinds(self.anchor_kinds()):
-            for pattern in self.patterns():
-                found = next(pattern.match_layer(anchor, state, Bindings()), None)
-                if found is not None and self.accept(found, state):
-                    yield Match.of(self, found, state)
-                    break
+        view = state.node_view() if self.level == "node" else state
+        for anchor in view.layers_of_kinds(self.anchor_kinds()):
+            found = [b for pattern in self.patterns()
+                     for b in pattern.match_layer(anchor, view, Bindings())
+                     if self.accept(b, state)]
+            if not found:
+                continue
+            if len(found) > 1:
+                found.sort(key=lambda b: self.prefer(b, state), reverse=True)
+            m = Match.of(self, found[0], state)
+            m.alternatives = [Match.of(self, b, state) for b in found[1:]]
+            yield m
 
     def accept(self, b: Bindings, state: "LayerState") -> bool:
         """Extra structural filter on a binding (default: accept)."""
         return True
+
+    def prefer(self, b: Bindings, state: "LayerState") -> Any:
+        """Sort key of a binding, higher first (default: all equal, pattern order)."""
+        return 0
 
     def fused(self, m: Match) -> list["Layer"]:
         """The layers a fusion merges (default: every bound layer)."""
@@ -293,6 +357,31 @@ class Rule:
 
     def kind_of_host(self, m: Match) -> str:
         return m.layer(self.host).kind if self.host else (self.result_kind or "fused")
+
+
+def _bind_check(rule: type, fn: Callable, known: dict[str, str] | None) -> Callable:
+    """``fn(self, <names>)`` as ``call(rule, m, ctx)``: ``m`` and ``ctx`` pass through,
+    every other parameter gets ``m.binding(name)``.
+
+    Raises:
+        TypeError: a parameter names no binding of the pattern (``known``).
+    """
+    params = list(inspect.signature(fn).parameters)[1:]
+    if params == ["m", "ctx"]:
+        return fn
+    if known is not None:
+        unknown = [p for p in params if p not in ("m", "ctx") and p not in known]
+        if unknown:
+            raise TypeError(f"{rule.__name__}.{fn.__name__}: check parameter(s) {', '.join(unknown)} "
+                            f"name no binding of the pattern (it binds: {', '.join(sorted(known)) or 'nothing'})")
+
+    def call(self, m, ctx):
+        args = [m if p == "m" else ctx if p == "ctx" else m.binding(p) for p in params]
+        return fn(self, *args)
+
+    call.__name__ = fn.__name__
+    call.__wrapped__ = fn
+    return call
 
 
 def consumers_outside(m: Match, layer: "Layer") -> list[str]:

@@ -11,7 +11,6 @@ the TensorRT-RTX ``Layers:`` dump, whose format is documented in
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections import Counter
 from pathlib import Path
@@ -559,11 +558,11 @@ def test_real_tensorrt_rtx_1_7_dump():
     assert "states no TensorRT version" in log.warnings[0]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.needs_rtx
 def test_live_tensorrt_rtx_build_log_parses(tmp_path):
     """The builder's captured log (fusionlab.trt.build) feeds parse_log directly."""
-    onnx = pytest.importorskip("onnx")
     import numpy as np
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from fusionlab.trt.build import build

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from fusionlab.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ART = ROOT.parent / "shared" / "trt-artifacts"
@@ -16,14 +15,9 @@ pytestmark = pytest.mark.skipif(not ART.is_dir(), reason="shared/trt-artifacts n
 MODEL = str(ROOT / "models" / "mobilenet_v2.onnx")
 
 
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
-
-def test_layer_info_and_profile_give_score_and_missed_cost(capsys):
-    code, out, err = run(capsys, "verify", MODEL, "--target", "tensorrt", "--precision", "fp16",
+def test_layer_info_and_profile_give_score_and_missed_cost(cli):
+    code, out, err = cli("verify", MODEL, "--target", "tensorrt", "--precision", "fp16",
                          "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"),
                          "--profile", str(MOBILENET / "mobilenet_v2_fp16.profile.json"), "--format", "json")
     assert code == 0, err
@@ -35,38 +29,38 @@ def test_layer_info_and_profile_give_score_and_missed_cost(capsys):
     assert all(c["ms"] >= 0 for c in data["profile"]["missed_cost"])
 
 
-def test_profile_of_another_engine_is_refused(capsys):
-    code, _, err = run(capsys, "verify", MODEL, "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"),
+def test_profile_of_another_engine_is_refused(cli):
+    code, _, err = cli("verify", MODEL, "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"),
                        "--profile", str(ART / "fuzzylabs_trtexec_trt10.4" / "alexnet" / "alexnet_fp16.profile.json"))
     assert code == 2
     assert "share no layer names" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("content,fragment", [("", "empty"), ('{"Layers": [{"Name": "a"', "")])
-def test_bad_layer_info_files(capsys, tmp_path, content, fragment):
+def test_bad_layer_info_files(cli, tmp_path, content, fragment):
     bad = tmp_path / "layers.json"
     bad.write_text(content)
-    code, _, err = run(capsys, "verify", MODEL, "--layer-info", str(bad))
+    code, _, err = cli("verify", MODEL, "--layer-info", str(bad))
     assert code == 2 and "Traceback" not in err
     assert err.startswith("fusionlab: error: ") and str(bad) in err and fragment in err
 
 
-def test_profile_without_layer_info_is_a_usage_error(capsys):
-    code, _, err = run(capsys, "verify", MODEL, "--profile", str(MOBILENET / "mobilenet_v2_fp16.profile.json"))
+def test_profile_without_layer_info_is_a_usage_error(cli):
+    code, _, err = cli("verify", MODEL, "--profile", str(MOBILENET / "mobilenet_v2_fp16.profile.json"))
     assert code == 2 and "--layer-info" in err
 
 
-def test_names_only_layer_info_warns_how_to_reexport(capsys):
+def test_names_only_layer_info_warns_how_to_reexport(cli):
     names_only = ART / "hackathon_cookbook" / "trt8.4.1_gtx1070" / "modelInformation.log"
-    code, out, err = run(capsys, "verify", MODEL, "--layer-info", str(names_only), "--format", "json")
+    code, out, err = cli("verify", MODEL, "--layer-info", str(names_only), "--format", "json")
     assert code == 0, err
     data = json.loads(out)
     assert any("profilingVerbosity" in w for w in data["warnings"])
     assert any("is it the same model" in w for w in data["warnings"])
 
 
-def test_classic_log_with_fusion_lines(capsys):
+def test_classic_log_with_fusion_lines(cli):
     log = ART / "hackathon_cookbook" / "trt8.4.1_gtx1070" / "result-FP32.log"
-    code, out, err = run(capsys, "verify", MODEL, "--log", str(log), "--format", "json")
+    code, out, err = cli("verify", MODEL, "--log", str(log), "--format", "json")
     assert code == 0, err
     assert json.loads(out)["mapping"] == "name-join"

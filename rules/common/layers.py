@@ -27,7 +27,7 @@ class DataOp(Op):
     """
 
     def __init__(self, kinds, data, name: str | None = None, where=None):
-        super().__init__(kinds, name=name, free=True, where=where)
+        super().__init__(kinds, name=name, where=where)
         self.data = data
 
     def size(self):

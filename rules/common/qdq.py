@@ -135,7 +135,7 @@ def quantized_readers(state, tensor: str) -> tuple[list, list[str]]:
 
 def is_int8_layer(layer) -> bool:
     """A weighted layer that absorbed its DequantizeLinear inputs (TRT403 qdq-weighted)."""
-    return "TRT403" in layer.rules
+    return "int8-weighted" in layer.tags
 
 
 def weight_dq(state, node):

@@ -2,12 +2,17 @@
 
 from onnx import TensorProto
 
+from fusionlab.pattern import ANY, Op
 from fusionlab.rule import Match, Rule
 
 #: Floating-point tensor types (TensorRT-RTX keeps float computations on constants).
 FLOAT_TYPES = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE)
 #: Ops that read only their input's shape: foldable when that shape is static.
 SHAPE_READERS = ("Shape", "Size")
+#: Ops never folded: control flow, random generators, and Q/DQ (TensorRT fuses the Q/DQ of
+#: constant weights into the weighted layer instead).
+NOT_FOLDED = frozenset({"If", "Loop", "Scan", "RandomNormal", "RandomUniform", "QuantizeLinear",
+                        "DequantizeLinear", "RandomNormalLike", "RandomUniformLike", "Multinomial"})
 
 
 class ConstantFold(Rule):
@@ -36,30 +41,25 @@ class ConstantFold(Rule):
     phase = 0
     cost = 1
 
-    def find(self, state):
+    pattern = Op(ANY, name="node", where=lambda n: n.domain in ("", "ai.onnx")
+                 and n.op_type not in NOT_FOLDED)
+
+    def accept(self, b, state):
+        """Every input constant (Shape / Size: the input's shape static); on TensorRT-RTX
+        not a floating-point result (a kgen kernel computes it), Constant nodes aside."""
+        layer = b.layers["node"]
+        if len(layer.nodes) != 1:
+            return False
         graph = state.graph
+        node = graph.nodes[layer.nodes[0]]
+        ins = [t for t in node.inputs if t]
+        if node.op_type in SHAPE_READERS:
+            shape = graph.shape(state.resolve(ins[0]))
+            ok = shape is not None and all(isinstance(d, int) for d in shape)
+        else:
+            ok = all(state.is_constant(t) for t in ins)
         rtx = state.ctx is not None and state.ctx.target == "tensorrt-rtx"
-        cand = state.candidates  # later rounds: only layers downstream of a change
-        for layer in state.live_layers():
-            if cand is not None and id(layer) not in cand:
-                continue
-            node = graph.nodes[layer.nodes[0]]
-            if len(layer.nodes) != 1 or node.domain not in ("", "ai.onnx"):
-                continue
-            if node.op_type in ("If", "Loop", "Scan", "RandomNormal", "RandomUniform",
-                                "QuantizeLinear", "DequantizeLinear",
-                                "RandomNormalLike", "RandomUniformLike", "Multinomial"):
-                continue
-            ins = [t for t in node.inputs if t]
-            if node.op_type in SHAPE_READERS:
-                shape = graph.shape(state.resolve(ins[0]))
-                ok = shape is not None and all(isinstance(d, int) for d in shape)
-            else:
-                ok = all(state.is_constant(t) for t in ins)
-            if ok and rtx and node.op_type != "Constant" and self._float_output(graph, node):
-                continue  # TensorRT-RTX computes it in a kgen kernel
-            if ok:
-                yield Match(self, {"node": layer}, {}, [layer], state)
+        return ok and not (rtx and node.op_type != "Constant" and self._float_output(graph, node))
 
     @staticmethod
     def _float_output(graph, node) -> bool:

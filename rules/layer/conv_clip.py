@@ -23,7 +23,7 @@ class ConvClip(Rule):
 
     code = "TRT102"
     name = "conv-clip"
-    pattern = op.Clip(Op(CONVS, name="conv", free=True), name="clip")
+    pattern = op.Clip(Op(CONVS, name="conv"), name="clip")
     host = "conv"
     cost = 3
 

@@ -1,7 +1,7 @@
 """TRT104 conv-eltwise."""
 
-from fusionlab.pattern import Bindings, Op, Var
-from fusionlab.rule import Match, Rule, check, fmt_shape, single_consumer
+from fusionlab.pattern import Op, Var
+from fusionlab.rule import Rule, check, fmt_shape, single_consumer
 
 from fusionlab.rules.common.layers import rtx_inside_graph
 from fusionlab.rules.common.ops import CONVS
@@ -32,27 +32,19 @@ class ConvEltwise(Rule):
 
     code = "TRT104"
     name = "conv-eltwise"
-    pattern = Op(("Add", "Max", "Min"), Op(CONVS, name="conv", free=True), Var("other"),
+    pattern = Op(("Add", "Max", "Min"), Op(CONVS, name="conv"), Var("other"),
                  name="elt")
     host = "conv"
     cost = 3
-
-    def find(self, state):
-        """One match per ElementWise layer; between two convolution operands, prefer the
-        one whose output has one reader, then the one computed last."""
-        for anchor in state.layers_of_kinds(self.anchor_kinds()):
-            found = [b for b in self.pattern.match_layer(anchor, state, Bindings())
-                     if self.accept(b, state)]
-            if found:
-                yield Match.of(self, max(found, key=lambda b: self._preference(b, state)), state)
 
     def accept(self, b, state):
         other = b.tensors["other"]
         conv_out = state.layer_outputs(b.layers["conv"])
         return not state.is_constant(other) and other not in conv_out
 
-    @staticmethod
-    def _preference(b, state):
+    def prefer(self, b, state):
+        """Between two convolution operands: the one whose output has one reader, then
+        the one computed last."""
         conv = b.layers["conv"]
         readers = {c for t in state.layer_outputs(conv) for c in state.graph.consumers.get(t, ())}
         last = max(state.graph.nodes[n].index for n in conv.nodes)

@@ -27,8 +27,10 @@ class ConvGelu(Rule):
     """
 
     code = "TRT103"
+    #: the convolution layer holds an activation (depthwise-separable asks for it)
+    tags = ('activation',)
     name = "conv-gelu"
-    pattern = DataOp("Gelu", Op(CONVS, name="conv", free=True), name="gelu")
+    pattern = DataOp("Gelu", Op(CONVS, name="conv"), name="gelu")
     host = "conv"
     cost = 3
 

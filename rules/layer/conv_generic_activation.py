@@ -58,9 +58,11 @@ class ConvGenericActivation(Rule):
     """
 
     code = "TRT110"
+    #: the convolution layer holds an activation (depthwise-separable asks for it)
+    tags = ('activation',)
     name = "conv-generic-activation"
     phase = 45
-    pattern = DataOp(GENERIC, Op(CONVS, name="conv", free=True), name="act")
+    pattern = DataOp(GENERIC, Op(CONVS, name="conv"), name="act")
     host = "conv"
     cost = 3
 

@@ -44,7 +44,7 @@ class ConvPool(Rule):
     code = "TRT111"
     name = "conv-pool"
     phase = 45
-    pattern = Op(("MaxPool", "AveragePool"), Op(CONVS, name="conv", free=True), name="pool")
+    pattern = Op(("MaxPool", "AveragePool"), Op(CONVS, name="conv"), name="pool")
     host = "conv"
     cost = 2
 

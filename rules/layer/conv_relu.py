@@ -18,7 +18,7 @@ class ConvRelu(Rule):
 
     code = "TRT101"
     name = "conv-relu"
-    pattern = op.Relu(Op(CONVS, name="conv", free=True), name="act")
+    pattern = op.Relu(Op(CONVS, name="conv"), name="act")
     host = "conv"
     cost = 3
 

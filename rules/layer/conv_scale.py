@@ -45,9 +45,9 @@ class ConvScale(Rule):
     name = "conv-scale"
     phase = 28
     pattern = (
-        op.BatchNormalization(Op(WEIGHTED, name="conv", free=True), name="scale"),
-        Op(("Mul", "Add"), Op(CONVS, name="conv", free=True), Const("k"), name="scale"),
-        op.Pow(Op(CONVS, name="conv", free=True), Var("k"), name="scale"),
+        op.BatchNormalization(Op(WEIGHTED, name="conv"), name="scale"),
+        Op(("Mul", "Add"), Op(CONVS, name="conv"), Const("k"), name="scale"),
+        op.Pow(Op(CONVS, name="conv"), Var("k"), name="scale"),
     )
     host = "conv"
     cost = 3

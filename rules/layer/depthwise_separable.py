@@ -35,7 +35,7 @@ def _is_pointwise_conv(state, node) -> bool:
 def _has_activation(state, layer) -> bool:
     """The conv layer holds an activation: an Activation op, or a GELU / generic activation
     fused by TRT103 conv-gelu / TRT110 conv-generic-activation."""
-    return (any(code in layer.rules for code in ("TRT103", "TRT110")) or
+    return ("activation" in layer.tags or
             any(state.graph.nodes[n].op_type in ACTIVATIONS for n in layer.nodes))
 
 

@@ -39,6 +39,8 @@ class FcAsConv(Rule):
     """
 
     code = "TRT109"
+    #: a MatMul/Gemm TensorRT runs as a 1x1 convolution (fc-int8 asks for it)
+    tags = ('fc-as-conv',)
     name = "fc-as-conv"
     phase = 25
     pattern = (

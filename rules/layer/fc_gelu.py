@@ -27,7 +27,7 @@ class FcGelu(Rule):
 
     code = "TRT108"
     name = "fc-gelu"
-    pattern = DataOp("Gelu", Op("FullyConnected", name="fc", free=True), name="gelu")
+    pattern = DataOp("Gelu", Op("FullyConnected", name="fc"), name="gelu")
     host = "fc"
     cost = 3
 

@@ -22,7 +22,7 @@ class FcRelu(Rule):
 
     code = "TRT107"
     name = "fc-relu"
-    pattern = op.Relu(Op("FullyConnected", name="fc", free=True), name="act")
+    pattern = op.Relu(Op("FullyConnected", name="fc"), name="act")
     host = "fc"
     cost = 3
 

@@ -32,7 +32,7 @@ class PadConv(Rule):
 
     code = "TRT105"
     name = "pad-conv"
-    pattern = Op(CONVS, op.Pad(name="pad", free=True), name="conv")
+    pattern = Op(CONVS, op.Pad(name="pad"), name="conv")
     host = "conv"
     cost = 2
     rewrites_on = ("predicted", "missed")

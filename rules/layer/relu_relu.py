@@ -19,7 +19,7 @@ class ReluRelu(Rule):
 
     code = "TRT120"
     name = "relu-relu"
-    pattern = op.Relu(op.Relu(name="first", free=True), name="second")
+    pattern = op.Relu(op.Relu(name="first"), name="second")
     host = "first"
     cost = 1
 

@@ -24,7 +24,7 @@ class ShuffleReduce(Rule):
 
     code = "TRT122"
     name = "shuffle-reduce"
-    pattern = Op(REDUCES, Op(SHUFFLES + ("Shuffle",), name="shuffle", free=True), name="reduce")
+    pattern = Op(REDUCES, Op(SHUFFLES + ("Shuffle",), name="shuffle"), name="reduce")
     result_kind = "Reduce"
     cost = 1
 

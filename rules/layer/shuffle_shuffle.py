@@ -71,7 +71,7 @@ class ShuffleShuffle(Rule):
 
     code = "TRT123"
     name = "shuffle-shuffle"
-    pattern = Op(SHUFFLE_KINDS, Op(SHUFFLE_KINDS, name="first", free=True), name="second")
+    pattern = Op(SHUFFLE_KINDS, Op(SHUFFLE_KINDS, name="first"), name="second")
     result_kind = "Shuffle"
     cost = 1
 

@@ -28,7 +28,7 @@ class SoftmaxLog(Rule):
     code = "TRT128"
     name = "softmax-log"
     phase = 20
-    pattern = op.Log(Op(SOFTMAX_KINDS, name="softmax", free=True), name="log")
+    pattern = op.Log(Op(SOFTMAX_KINDS, name="softmax"), name="log")
     result_kind = "SoftMax"
     cost = 1
 

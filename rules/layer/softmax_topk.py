@@ -22,7 +22,7 @@ class SoftmaxTopK(Rule):
 
     code = "TRT129"
     name = "softmax-topk"
-    pattern = op.TopK(Op(SOFTMAX_KINDS, name="softmax", free=True), name="topk")
+    pattern = op.TopK(Op(SOFTMAX_KINDS, name="softmax"), name="topk")
     cost = 1
 
     @check("single-consumer")

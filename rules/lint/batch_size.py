@@ -5,7 +5,7 @@ from onnx import TensorProto
 from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check, fmt_shape
 
-from fusionlab.rules.common.qdq import is_int8_layer, node_match, runs_in_int8, static_dims
+from fusionlab.rules.common.qdq import is_int8_layer, runs_in_int8, static_dims
 
 #: Largest batch without extended index computation ("N > 2^16").
 MAX_BATCH = 2 ** 16
@@ -37,14 +37,10 @@ class BatchSize(Rule):
     code = "TRT506"
     name = "batch-size"
     kind = "lint"
+    level = "node"  # every node of the op type, whatever layer a fusion put it in
     phase = 90
-    pattern = Op(("MatMul", "Gemm"), name="mm", free=True)
+    pattern = Op(("MatMul", "Gemm"), name="mm")
     cost = 1
-
-    def find(self, state):
-        for node in state.graph.nodes.values():
-            if node.op_type in ("MatMul", "Gemm") and not state.is_absorbed(node.name):
-                yield node_match(self, state, node, "mm")
 
     @staticmethod
     def _rows(ctx, node) -> tuple[int | None, tuple | None]:

@@ -1,10 +1,10 @@
 """TRT502 fc-int8."""
 
-from fusionlab.pattern import Const, Op, Var
+from fusionlab.pattern import Op, Var
 from fusionlab.rule import Rule, check, fmt_shape
 
 from fusionlab.rules.common.layers import weight_shape
-from fusionlab.rules.common.qdq import node_match, runs_in_int8, weight_is_constant
+from fusionlab.rules.common.qdq import runs_in_int8, weight_is_constant
 
 
 class FcInt8(Rule):
@@ -33,16 +33,12 @@ class FcInt8(Rule):
     code = "TRT502"
     name = "fc-int8"
     kind = "lint"
+    level = "node"  # every node of the op type, whatever layer a fusion put it in
     phase = 90
     targets = ("tensorrt",)
-    pattern = Op(("Gemm", "MatMul"), Var("x"), Const("w"), name="fc")
+    pattern = Op(("Gemm", "MatMul"), Var("x"),
+                 Var("w", where=lambda t, view: weight_is_constant(view.state, t)), name="fc")
     cost = 2
-
-    def find(self, state):
-        for node in state.graph.nodes.values():
-            if node.op_type in ("Gemm", "MatMul") and len(node.inputs) > 1 and \
-                    weight_is_constant(state, node.inputs[1]):
-                yield node_match(self, state, node, "fc")
 
     @check("not-fc-in-int8")
     def not_fc(self, m, ctx):
@@ -50,7 +46,7 @@ class FcInt8(Rule):
         if not runs_in_int8(ctx, node):
             return None
         layer = ctx.state.layer_of[node.name]
-        if "TRT109" in layer.rules or layer.kind in ("FullyConnected", "Conv"):
+        if "fc-as-conv" in layer.tags or layer.kind in ("FullyConnected", "Conv"):
             return None
         shape = weight_shape(ctx, node)
         why = f"its weight is {fmt_shape(shape)}" if shape is not None and len(shape) != 2 \

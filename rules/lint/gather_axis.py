@@ -3,7 +3,6 @@
 from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check, fmt_shape
 
-from fusionlab.rules.common.qdq import node_match
 
 
 class GatherAxis(Rule):
@@ -23,14 +22,10 @@ class GatherAxis(Rule):
     code = "TRT503"
     name = "gather-axis"
     kind = "lint"
+    level = "node"  # every node of the op type, whatever layer a fusion put it in
     phase = 90
-    pattern = Op("Gather", name="gather", free=True)
+    pattern = Op("Gather", name="gather")
     cost = 1
-
-    def find(self, state):
-        for node in state.graph.nodes.values():
-            if node.op_type == "Gather" and not state.is_absorbed(node.name):
-                yield node_match(self, state, node, "gather")
 
     @check("axis-0")
     def axis0(self, m, ctx):

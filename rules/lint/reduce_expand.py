@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fusionlab.pattern import Op
+from fusionlab.pattern import Op, Ref, Through, Var
 from fusionlab.rule import Rule, check, fmt_shape
 
 from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, REDUCES, UNARY
-from fusionlab.rules.common.qdq import node_match
 
 #: Elementwise ops that broadcast their two operands (ONNX multidirectional broadcasting):
 #: reading the unexpanded value gives the same result when the output shape stays.
@@ -17,24 +16,6 @@ BROADCASTING = ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min")
 _POINTWISE = ACTIVATIONS + ELEMENTWISE + UNARY
 #: How far back (ONNX nodes) the reduction is looked for.
 _DEPTH = 4
-
-
-def reduction_behind(graph, tensor: str, depth: int = _DEPTH):
-    """The reduction node that computes ``tensor`` directly or through pointwise ops
-    (following the non-constant inputs), or None."""
-    node = graph.node_of(tensor)
-    if node is None or depth < 0:
-        return None
-    if node.op_type in REDUCES:
-        return node
-    if node.op_type not in _POINTWISE:
-        return None
-    for t in node.inputs:
-        if t and not graph.is_constant(t):
-            found = reduction_behind(graph, t, depth - 1)
-            if found is not None:
-                return found
-    return None
 
 
 def _static(shape) -> tuple[int, ...] | None:
@@ -98,17 +79,14 @@ class ReduceExpand(Rule):
     code = "TRT507"
     name = "reduce-expand"
     kind = "lint"
+    level = "node"  # the Expand as written, whatever layer a fusion put it in
     phase = 90
-    pattern = Op("Expand", name="expand", free=True)
+    #: an Expand of a reduction's result, computed directly or through up to 4 pointwise
+    #: ops (any non-constant operand); the diagnostic names the Expand alone.
+    pattern = Op("Expand", Ref(Through(_POINTWISE, Op(REDUCES, name="reduction"), max_hops=_DEPTH,
+                                       via="data")), Var(), name="expand")
     cost = 2
     rewrites_on = ("lint",)
-
-    def find(self, state):
-        graph = state.graph
-        for node in graph.nodes.values():
-            if node.op_type == "Expand" and len(node.inputs) > 1 and not state.is_absorbed(node.name) \
-                    and reduction_behind(graph, node.inputs[0]) is not None:
-                yield node_match(self, state, node, "expand")
 
     def proof(self, graph, expand) -> list[tuple[str, str]] | None:
         """``(reader, why)`` for every reader when all of them broadcast by themselves."""
@@ -125,21 +103,19 @@ class ReduceExpand(Rule):
         return found
 
     @check("no-redundant-expand")
-    def redundant(self, m, ctx):
+    def redundant(self, expand, reduction, ctx):
         graph = ctx.graph
-        expand = m.node("expand")
         proof = self.proof(graph, expand)
         if proof is None:
             return None
         x = expand.inputs[0]
-        red = reduction_behind(graph, x)
         readers = ", ".join(r for r, _ in proof)
         whys = "; ".join(dict.fromkeys(w for _, w in proof))
         cost = ("TensorRT-RTX ends the reduction's kgen kernel at the Expand (two kernels instead "
                 "of one, the broadcast tensor through memory)" if ctx.target == "tensorrt-rtx" else
                 "TensorRT runs the Expand as its own layer, writing the broadcast tensor, and it keeps "
                 "the ops before it out of its reader's PointWise fusion")
-        return (f"{expand.name} expands {x} (computed by {red.name}) {fmt_shape(graph.shape(x))} to "
+        return (f"{expand.name} expands {x} (computed by {reduction.name}) {fmt_shape(graph.shape(x))} to "
                 f"{fmt_shape(graph.shape(expand.outputs[0]))} only for {readers}, which "
                 f"{'broadcasts it itself' if len(proof) == 1 else 'broadcast it themselves'} ({whys}); {cost}: "
                 "remove the Expand")

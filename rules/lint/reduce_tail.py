@@ -4,7 +4,6 @@ from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check, fmt_shape
 
 from fusionlab.rules.common.ops import REDUCES
-from fusionlab.rules.common.qdq import node_match
 from fusionlab.rules.common.shapes import reduce_axes
 
 
@@ -28,14 +27,10 @@ class ReduceTail(Rule):
     code = "TRT504"
     name = "reduce-tail"
     kind = "lint"
+    level = "node"  # every node of the op type, whatever layer a fusion put it in
     phase = 90
-    pattern = Op(REDUCES, name="reduce", free=True)
+    pattern = Op(REDUCES, name="reduce")
     cost = 1
-
-    def find(self, state):
-        for node in state.graph.nodes.values():
-            if node.op_type in REDUCES and not state.is_absorbed(node.name):
-                yield node_match(self, state, node, "reduce")
 
     @check("reduces-last-dims")
     def tail(self, m, ctx):

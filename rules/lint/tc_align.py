@@ -7,7 +7,7 @@ from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.layers import weight_shape
 from fusionlab.rules.common.ops import WEIGHTED_OPS
-from fusionlab.rules.common.qdq import is_int8_layer, node_match, runs_in_int8, static_dims, traces_to_graph_input
+from fusionlab.rules.common.qdq import is_int8_layer, runs_in_int8, static_dims, traces_to_graph_input
 
 HALF = {TensorProto.FLOAT16: "FP16", TensorProto.BFLOAT16: "BF16"}
 
@@ -77,14 +77,10 @@ class TcAlign(Rule):
     code = "TRT501"
     name = "tc-align"
     kind = "lint"
+    level = "node"  # every node of the op type, whatever layer a fusion put it in
     phase = 90
-    pattern = Op(WEIGHTED_OPS, name="node", free=True)
+    pattern = Op(WEIGHTED_OPS, name="node")
     cost = 2
-
-    def find(self, state):
-        for node in state.graph.nodes.values():
-            if node.op_type in WEIGHTED_OPS and not state.is_absorbed(node.name):
-                yield node_match(self, state, node)
 
     @check("channels-aligned")
     def channels(self, m, ctx):

@@ -6,7 +6,6 @@ from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check, fmt_shape
 from fusionlab.rules.common.values import constant_of
 
-from fusionlab.rules.common.qdq import node_match
 
 #: TensorRT's largest K: "Currently only values up to 3840 are supported"
 #: (NvInfer.h, ITopKLayer::setK, TensorRT 8).
@@ -32,14 +31,10 @@ class TopK(Rule):
     code = "TRT505"
     name = "topk"
     kind = "lint"
+    level = "node"  # every node of the op type, whatever layer a fusion put it in
     phase = 90
-    pattern = Op("TopK", name="topk", free=True)
+    pattern = Op("TopK", name="topk")
     cost = 1
-
-    def find(self, state):
-        for node in state.graph.nodes.values():
-            if node.op_type == "TopK" and not state.is_absorbed(node.name):
-                yield node_match(self, state, node, "topk")
 
     @staticmethod
     def _k(ctx, node) -> int | None:

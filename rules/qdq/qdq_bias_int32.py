@@ -33,7 +33,7 @@ class QdqBiasInt32(Rule):
     name = "qdq-bias-int32"
     kind = "lint"
     phase = 90
-    pattern = Op("DequantizeLinear", name="dq", free=True)
+    pattern = Op("DequantizeLinear", name="dq")
     cost = 3
     rewrites_on = ("lint",)
 

@@ -38,6 +38,8 @@ class QdqCommute(Rule):
     """
 
     code = "TRT406"
+    #: a data-movement layer the Q/DQ pair moved across (runs in INT8)
+    tags = ('int8', 'qdq-commuted')
     name = "qdq-commute"
     phase = 10
     pattern = op.QuantizeLinear(Op(QDQ_COMMUTING, op.DequantizeLinear(Var("x")), name="phi"),

@@ -40,6 +40,8 @@ class QdqInsert(Rule):
     """
 
     code = "TRT407"
+    #: a pooling layer given an inserted Q/DQ pair (runs in INT8)
+    tags = ('int8', 'qdq-commuted')
     name = "qdq-insert"
     phase = 55
     pattern = Op(POOLS, op.DequantizeLinear(Var("x")), name="pool")

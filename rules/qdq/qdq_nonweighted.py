@@ -11,7 +11,6 @@ from fusionlab.rules.common.shapes import live_readers
 #: data-movement ops of TRT406 qdq-commute, constants.
 SKIP = QDQ_OPS + WEIGHTED_KINDS + QDQ_COMMUTING + QDQ_NOT_COMMUTING + ("Constant",)
 #: Layers already computing in INT8 after a Q/DQ rule.
-INT8_RULES = ("TRT403", "TRT405", "TRT406", "TRT407")
 
 
 class QdqNonweighted(Rule):
@@ -53,6 +52,8 @@ class QdqNonweighted(Rule):
     """
 
     code = "TRT405"
+    #: an INT8 non-weighted layer
+    tags = ('int8', 'int8-nonweighted')
     name = "qdq-nonweighted"
     phase = 55
     pattern = op.QuantizeLinear(Op(QDQ_INT8_OPS, op.DequantizeLinear(Var("x")), name="node"),
@@ -66,7 +67,7 @@ class QdqNonweighted(Rule):
         for layer in state.live_layers():
             if state.candidates is not None and id(layer) not in state.candidates:
                 continue  # a later round: only layers downstream of the last changes
-            if layer.kind in SKIP or any(code in layer.rules for code in INT8_RULES):
+            if layer.kind in SKIP or "int8" in layer.tags:
                 continue
             outs = state.layer_outputs(layer)
             if len(outs) != 1:

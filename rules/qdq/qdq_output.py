@@ -39,7 +39,7 @@ class QdqOutput(Rule):
     code = "TRT404"
     name = "qdq-output"
     phase = 55
-    pattern = op.QuantizeLinear(Op(WEIGHTED_KINDS, name="conv", free=True), name="q")
+    pattern = op.QuantizeLinear(Op(WEIGHTED_KINDS, name="conv"), name="q")
     host = "conv"
     cost = 3
 

@@ -54,7 +54,7 @@ class QdqResidualAdd(Rule):
     name = "qdq-residual-add"
     phase = 55
     targets = ("tensorrt",)
-    pattern = op.Add(Op(CONVS, name="conv", free=True), op.DequantizeLinear(Var("other"),
+    pattern = op.Add(Op(CONVS, name="conv"), op.DequantizeLinear(Var("other"),
                                                                            name="dq"), name="add")
     host = "conv"
     cost = 3

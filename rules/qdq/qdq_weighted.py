@@ -61,6 +61,8 @@ class QdqWeighted(Rule):
     """
 
     code = "TRT403"
+    #: an INT8 convolution / GEMM layer (qdq-output, qdq-epilogue, the INT8 lints ask for it)
+    tags = ('int8', 'int8-weighted')
     name = "qdq-weighted"
     phase = 15
     pattern = Op(WEIGHTED_OPS, op.DequantizeLinear(Var("x"), name="dq_input"), Var("w"),

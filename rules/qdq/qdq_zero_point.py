@@ -43,7 +43,7 @@ class QdqZeroPoint(Rule):
     name = "qdq-zero-point"
     kind = "lint"
     phase = 90
-    pattern = Op(QDQ_OPS, name="q", free=True)
+    pattern = Op(QDQ_OPS, name="q")
     cost = 3
 
     def find(self, state):

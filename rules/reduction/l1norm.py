@@ -19,7 +19,7 @@ class L1Norm(Rule):
     code = "TRT203"
     name = "l1norm"
     phase = 20
-    pattern = op.ReduceSum(op.Abs(name="abs", free=True), name="sum")
+    pattern = op.ReduceSum(op.Abs(name="abs"), name="sum")
     result_kind = "L1Norm"
     cost = 1
 

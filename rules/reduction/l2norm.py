@@ -34,7 +34,7 @@ class L2Norm(Rule):
     phase = 20
     pattern = (
         op.Sqrt(op.ReduceSum(square_of(Var("a")), name="sum"), name="sqrt"),
-        op.Sqrt(Op("SumSquares", name="sum", free=True), name="sqrt"),
+        op.Sqrt(Op("SumSquares", name="sum"), name="sqrt"),
     )
     result_kind = "L2Norm"
     cost = 1

@@ -18,7 +18,7 @@ class LogSum(Rule):
     code = "TRT206"
     name = "logsum"
     phase = 20
-    pattern = op.Log(op.ReduceSum(name="sum", free=True), name="log")
+    pattern = op.Log(op.ReduceSum(name="sum"), name="log")
     result_kind = "LogSum"
     cost = 1
 

@@ -34,8 +34,8 @@ class LogSumExp(Rule):
     name = "logsumexp"
     phase = 20
     pattern = (
-        op.Log(op.ReduceSum(op.Exp(name="exp", free=True), name="sum"), name="log"),
-        Op("LogSum", op.Exp(name="exp", free=True), name="log"),
+        op.Log(op.ReduceSum(op.Exp(name="exp"), name="sum"), name="log"),
+        Op("LogSum", op.Exp(name="exp"), name="log"),
     )
     result_kind = "LogSumExp"
     cost = 1

@@ -155,13 +155,13 @@ class QdqEpilogue(Rule):
 
     @staticmethod
     def _is_commuted(layer) -> bool:
-        return "TRT406" in layer.rules or "TRT407" in layer.rules
+        return "qdq-commuted" in layer.tags
 
     @staticmethod
     def _is_float_kgen(layer) -> bool:
         """A pointwise layer computing in float (not an INT8 layer of TRT405)."""
         return layer.kind in EPILOGUE_KINDS and not QdqEpilogue._is_commuted(layer) \
-            and "TRT405" not in layer.rules
+            and "int8-nonweighted" not in layer.tags
 
     @staticmethod
     def _takes(state, reader, dq) -> bool:
