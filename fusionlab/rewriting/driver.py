@@ -49,7 +49,7 @@ from fusionlab import equivalence
 from fusionlab.analysis import analyze
 from fusionlab.equivalence import Equivalence, OutputDiff
 from fusionlab.errors import EquivalenceError, InputError
-from fusionlab.graph import load_graph
+from fusionlab.graph import load_graph, node_names
 from fusionlab.rewriting.builds import build_count, builder_for
 from fusionlab.rewriting.edit import CannotRewrite
 from fusionlab.rewriting.options import Requantization, RewriteOptions
@@ -229,17 +229,10 @@ def _load(model) -> tuple[onnx.ModelProto, str, Path | None]:
 
 def named_copy(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy of ``model`` whose nodes all have the unique names analyze gives them
-    (``<op_type>_<index>`` for unnamed nodes, ``_2``... for repeated names)."""
+    (:func:`fusionlab.graph.node_names`)."""
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    used: set[str] = set()
-    for i, node in enumerate(copy.graph.node):
-        name = node.name or f"{node.op_type}_{i}"
-        base, k = name, 1
-        while name in used:
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name)
+    for node, name in zip(copy.graph.node, node_names(copy.graph.node)):
         node.name = name
     return copy
 

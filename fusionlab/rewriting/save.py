@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import onnx
+from onnx.external_data_helper import (
+    _get_all_tensors,
+    convert_model_to_external_data,
+    write_external_data_tensors,
+)
 
 from fusionlab.errors import InputError
+from fusionlab.files import atomic_files, check_writable
 
 
 def has_external_data(path: str | os.PathLike) -> bool:
@@ -27,55 +32,59 @@ def save_model(model: onnx.ModelProto, path: Path, external: bool) -> None:
 
 
 def check_output_path(path: Path) -> None:
-    """Fail early (before any work) when ``path`` cannot be written.
+    """Fail early (before any work) when ``path`` cannot be written
+    (:func:`fusionlab.files.check_writable`).
 
     Raises:
         InputError: the folder is missing, not a folder, or not writable; the path is a folder.
     """
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; give the output model's file name")
-    if not folder.exists():
-        raise InputError(f"{path}: folder {str(folder)!r} does not exist")
-    if not folder.is_dir():
-        raise InputError(f"{path}: {str(folder)!r} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{path}: folder {str(folder)!r} is not writable")
+    check_writable(path)
 
 
 def write_model_atomic(model: onnx.ModelProto, path: Path, external: bool) -> list[Path]:
-    """Write ``model`` to ``path`` through temp files + rename, nothing half-written.
+    """Write ``model`` to ``path`` atomically (:func:`fusionlab.files.atomic_files`):
+    nothing half-written, and on failure nothing left behind.
 
-    With ``external`` the tensors go to ``<name>.data`` beside ``path`` (written first,
-    renamed first; each file is always whole). Returns the files written.
+    With ``external`` the tensors of 1 KB or more go to ``<name>.data`` beside ``path``
+    (moved out of ``model``'s protos, as ``onnx.save_model`` does); that file is put in
+    place before the model that reads it. Returns the files written.
 
     Raises:
-        InputError: the folder is missing or not writable, or a write fails (the temp
-            files are removed).
+        InputError: the folder is missing or not writable, or a write fails (protobuf's
+            2 GB limit without external data included).
     """
-    check_output_path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    path = Path(path)
+    check_writable(path)
+    data_path = path.with_name(f"{path.name}.data")
+    if not external:
+        with atomic_files(path) as (tmp,):
+            _serialize(model, tmp, path)
+        return [path]
+    with atomic_files(data_path, path) as (tmp_data, tmp):
+        convert_model_to_external_data(model, all_tensors_to_one_file=True, location=tmp_data.name,
+                                       size_threshold=1024)
+        write_external_data_tensors(model, str(tmp_data.parent))
+        moved = False
+        for tensor in _external_tensors(model):
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = data_path.name
+                    moved = True
+        if not moved:  # no tensor large enough: no .data file
+            tmp_data.unlink()
+        _serialize(model, tmp, path)
+    return [path, data_path] if moved else [path]
+
+
+def _external_tensors(model: onnx.ModelProto):
+    for tensor in _get_all_tensors(model):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            yield tensor
+
+
+def _serialize(model: onnx.ModelProto, tmp: Path, path: Path) -> None:
     try:
-        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}."))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    written: list[Path] = []
-    try:
-        try:
-            save_model(model, tmp / path.name, external)
-        except ValueError as exc:  # protobuf's 2 GB limit without external data
-            raise InputError(f"{path}: cannot write: {exc}") from None
-        if external:
-            data = tmp / f"{path.name}.data"
-            if data.exists():
-                os.replace(data, folder / data.name)
-                written.append(folder / data.name)
-        os.replace(tmp / path.name, path)
-        written.insert(0, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        for leftover in tmp.glob("*"):
-            leftover.unlink(missing_ok=True)
-        tmp.rmdir()
-    return written
+        data = model.SerializeToString()
+    except ValueError as exc:  # protobuf's 2 GB limit without external data
+        raise InputError(f"{path}: cannot write: {exc}") from None
+    tmp.write_bytes(data)
