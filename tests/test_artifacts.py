@@ -5,7 +5,7 @@ Most tests read the real TensorRT outputs copied into ``tests/data/trt-artifacts
 fails the test that reads it. Every TensorRT output in it is parsed by ``test_every_artifact_is_parsed``; the other tests assert what specific
 files contain. Synthetic inputs (written to ``tmp_path`` or inline) cover bad input and
 the TensorRT-RTX ``Layers:`` dump, whose format is documented in
-``shared/docs/TENSORRT-RTX.md`` and checked here against text TensorRT-RTX 1.7.1 wrote.
+``docs/TENSORRT-RTX.md`` and checked here against text TensorRT-RTX 1.7.1 wrote.
 """
 
 from __future__ import annotations
@@ -459,7 +459,7 @@ def test_quoted_trt10_4_log_in_markdown():
 
 # ----------------------------------------------------------------------------- TensorRT-RTX
 
-# The exact format of shared/docs/TENSORRT-RTX.md, with both separators, names containing
+# The exact format of docs/TENSORRT-RTX.md, with both separators, names containing
 # commas, brackets, dots and slashes, a local-function stack, a 1x1-conv GEMM suffix, and
 # multi-stream signal/wait kernels.
 RTX_DUMP = (
