@@ -56,7 +56,7 @@ class DepthwiseSeparable(Rule):
     depthwise output is read by the 1x1 convolution (through its Q/DQ) only;
     `convs-separate-on-rtx` (TensorRT-RTX only).
     TensorRT-RTX differs: it has no DepSep kernel; the measured INT8 block is two INT8
-    convolutions (TENSORRT-RTX.md), so the fusion is always missed on RTX.
+    convolutions (docs/TENSORRT-RTX.md#depthwise-separable-int8-block), so the fusion is always missed on RTX.
     Source: TensorRT Developer Guide, "Types of Fusions": Depthwise Separable
     Convolution ("may sometimes be fused").
     """

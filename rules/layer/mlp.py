@@ -145,10 +145,10 @@ class Mlp(Rule):
     8.2.3 / 8.4.1 MNIST logs: FC 3136x1024 + ReLU, then FC 1024x10, two layers; TensorRT
     10.4 alexnet: each Gemm + Relu its own gemm), although the TensorRT 7 guide's MNIST
     example fused an 800x500 ip1; `max-31-layers` -- at most 31 MatMul/FullyConnected
-    layers in one MLP. These three are classic TensorRT only. The TensorRT 8 guide (seed
-    003) no longer has an MLP section. TensorRT-RTX differs: it fuses Gemm->Relu,
+    layers in one MLP. These three are classic TensorRT only. The TensorRT 8 guide (docs/FUSIONS.md#mlp-fusions
+    notes it) no longer has an MLP section. TensorRT-RTX differs: it fuses Gemm->Relu,
     MatMul->Relu and MatMul->Add->Relu into one gemm kernel but "a second MatMul stays
-    separate" (TENSORRT-RTX.md), encoded as `single-matmul` (TensorRT-RTX only): one
+    separate" (docs/TENSORRT-RTX.md#gemm-and-mlp), encoded as `single-matmul` (TensorRT-RTX only): one
     MatMul per fused layer.
     Source: TensorRT Developer Guide (TensorRT 7), "MLP Fusions".
     """

@@ -102,7 +102,7 @@ class MyelinKgen(Rule):
     it (the builder must write that tensor).
     TensorRT-RTX only: classic TensorRT fuses only pointwise layers (TRT301) and the named
     fusions; the documented rules stay the `tensorrt` target.
-    Source: TENSORRT-RTX.md ("pointwise chains, GELU (both forms), L1Norm, L2Norm, LogSum,
+    Source: docs/TENSORRT-RTX.md#pointwise-chains-and-reductions ("pointwise chains, GELU (both forms), L1Norm, L2Norm, LogSum,
     LogSumExp, 9-op LayerNorm: one kgen each (LayerNorm also takes residual and bias
     Adds)"), and fusionlab's live TensorRT-RTX 1.7 builds of models/bert_tiny.onnx.
     """

@@ -65,8 +65,8 @@ class QdqEpilogue(Rule):
     PWN(Clip_16)` writing INT8, the depthwise convolution its own
     `CudaDepthwiseConvolution` layer, and a separate `QuantizeLinear_98 | Reformat` layer
     where a float residual reader keeps the convolution's output in FP16.
-    Source: TENSORRT-RTX.md (DQ+DQ(weight)->Conv->Q: "bias, output Q and DQ in an epilogue
-    kgen"; residual DQ->Add->Q: "Add in the conv's epilogue kgen"); fusionlab's live
+    Source: docs/TENSORRT-RTX.md#int8-convolution (DQ+DQ(weight)->Conv->Q: "bias, output Q and DQ in an epilogue
+    kgen"; docs/TENSORRT-RTX.md#residual-dq-add-q: "Add in the conv's epilogue kgen"); fusionlab's live
     TensorRT-RTX 1.7 builds.
     """
 
