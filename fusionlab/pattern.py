@@ -304,6 +304,17 @@ class Op(Pattern):
     def match_layer(self, layer, view, b: Bindings) -> Iterator[Bindings]:
         if not self.accepts(layer, view):
             return
+        n = len(self.inputs)
+        ins = None
+        if n and not self.anywhere:
+            # quick rejection before any binding is built: the producers of the inputs
+            # have the kinds the input Ops ask for, the Const inputs are constants
+            ins = view.layer_inputs(layer)
+            if len(ins) < n or any(not t for t in ins[:n]):
+                return
+            if not _could_all(self.inputs, ins, view) and not (
+                    self.commute and n == 2 and _could_all(self.inputs, (ins[1], ins[0]), view)):
+                return
         if self.name is not None and self.name in b.layers:
             if b.layers[self.name] is not layer:
                 return
@@ -312,11 +323,11 @@ class Op(Pattern):
             return
         else:
             bound = b.with_layer(self.name, layer)
-        n = len(self.inputs)
         if not n and self.rest is None:
             yield bound
             return
-        ins = view.layer_inputs(layer)
+        if ins is None:
+            ins = view.layer_inputs(layer)
         if self.anywhere:
             distinct = list(dict.fromkeys(t for t in ins if t))
             for chosen in itertools.permutations(distinct, n):
@@ -496,6 +507,25 @@ class Ref(Pattern):
 
     def __repr__(self):
         return f"Ref({self.pattern!r})"
+
+
+def _could(p: Pattern, tensor: str, view: View) -> bool:
+    """A cheap necessary condition for ``p`` to match ``tensor`` (exact :class:`Op`:
+    the producer's kind; :class:`Const`: a constant; anything else: True)."""
+    kind = type(p)
+    if kind is Op:
+        producer = view.producer_layer(tensor)
+        return producer is not None and (ANY in p.kinds or view.layer_kind(producer) in p.kinds)
+    if kind is Const:
+        return view.is_constant(tensor)
+    return True
+
+
+def _could_all(patterns, tensors, view) -> bool:
+    for p, t in zip(patterns, tensors):
+        if not _could(p, t, view):
+            return False
+    return True
 
 
 def _bind_tensor(name: str | None, tensor: str, b: Bindings) -> Iterator[Bindings]:
