@@ -220,13 +220,29 @@ def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
 @app.command("rules")
 def list_rules(fmt: Format = typer.Option(Format.text, "--format")) -> None:
     """List every rule: code, name, targets and the TensorRT guide section it encodes."""
-    from fusionlab.catalogue import catalogue_markdown, catalogue_rows
     import json
 
+    from fusionlab.catalogue import catalogue_markdown, listed_rows
+
+    rows = listed_rows()  # the built-in catalogue is data: no rule, onnx or numpy imported
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(catalogue_rows(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     else:
-        sys.stdout.write(catalogue_markdown())
+        sys.stdout.write(catalogue_markdown(rows))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from fusionlab import __version__
+
+        sys.stdout.write(f"fusionlab {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print fusionlab's version and exit.")) -> None:
+    """Predict, verify and fix TensorRT layer fusions in ONNX models."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,3 +57,10 @@ def test_ci_runs_the_readme_test_command():
     assert len(block) == 2, "README's top block holds exactly two commands"
     assert "fusionlab analyze models/" in block[0]
     assert block[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_catalogue_json_is_generated_from_the_rules():
+    from fusionlab.catalogue import catalogue_json, json_path
+
+    assert json_path().read_text(encoding="utf-8") == catalogue_json(), \
+        "run: python -m fusionlab.catalogue --write-json"
