@@ -1,6 +1,6 @@
 """TRT405 qdq-nonweighted."""
 
-from fusionlab.pattern import Op, Var, op
+from fusionlab.pattern import ANY
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import QDQ_COMMUTING, QDQ_INT8_OPS, QDQ_NOT_COMMUTING, QDQ_OPS, WEIGHTED_KINDS
@@ -10,7 +10,6 @@ from fusionlab.rules.common.shapes import live_readers
 #: Layers this rule never anchors on: Q/DQ themselves, weighted layers (TRT403), the
 #: data-movement ops of TRT406 qdq-commute, constants.
 SKIP = QDQ_OPS + WEIGHTED_KINDS + QDQ_COMMUTING + QDQ_NOT_COMMUTING + ("Constant",)
-#: Layers already computing in INT8 after a Q/DQ rule.
 
 
 class QdqNonweighted(Rule):
@@ -56,17 +55,18 @@ class QdqNonweighted(Rule):
     tags = ('int8', 'int8-nonweighted')
     name = "qdq-nonweighted"
     phase = 55
-    pattern = op.QuantizeLinear(Op(QDQ_INT8_OPS, op.DequantizeLinear(Var("x")), name="node"),
-                                name="q")
     host = "node"
     cost = 3
 
     def find(self, state):
         """One match per node with a dequantized input and a quantized output."""
+        # find, not a pattern: the node has any number of non-constant inputs and each one
+        # reads a DequantizeLinear at graph level (also one another layer holds, which then
+        # does not join), and every free QuantizeLinear reading the output with the first
+        # one's scale and zero_point joins: a variable fan-in and an unbounded set of sibling
+        # readers, which a pattern (a fixed tree walked up producer edges) cannot say.
         graph = state.graph
-        for layer in state.live_layers():
-            if state.candidates is not None and id(layer) not in state.candidates:
-                continue  # a later round: only layers downstream of the last changes
+        for layer in state.layers_of_kinds((ANY,)):
             if layer.kind in SKIP or "int8" in layer.tags:
                 continue
             outs = state.layer_outputs(layer)
