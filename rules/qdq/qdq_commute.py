@@ -1,6 +1,5 @@
 """TRT406 qdq-commute."""
 
-from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import QDQ_COMMUTING, QDQ_NOT_COMMUTING
@@ -42,8 +41,6 @@ class QdqCommute(Rule):
     tags = ('int8', 'qdq-commuted')
     name = "qdq-commute"
     phase = 10
-    pattern = op.QuantizeLinear(Op(QDQ_COMMUTING, op.DequantizeLinear(Var("x")), name="phi"),
-                                name="q")
     host = "phi"
     cost = 2
     rewrites_on = ("predicted", "missed")
@@ -52,6 +49,11 @@ class QdqCommute(Rule):
     def find(self, state):
         """One match per lone data-movement layer with a dequantized data input and a
         quantized output."""
+        # find, not a pattern: a Concat moves every input (any number, each dequantized at
+        # graph level, joining when phi is its DQ's only reader), and every free
+        # QuantizeLinear reading phi's output with the first one's scale and zero_point
+        # joins: a variable fan-in and an unbounded set of sibling readers, which a pattern
+        # (a fixed tree walked up producer edges from one anchor) cannot say.
         graph = state.graph
         for layer in state.layers_of_kinds(QDQ_COMMUTING + QDQ_NOT_COMMUTING):
             if len(layer.nodes) != 1:
