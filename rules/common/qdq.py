@@ -135,6 +135,24 @@ def quantized_readers(state, tensor: str) -> tuple[list, list[str]]:
     return qs, others
 
 
+def joining_quantizers(state, tensor: str, first=None) -> list[tuple]:
+    """``(node, layer)`` of each free (lone, live) QuantizeLinear reading ``tensor`` with
+    the scale and zero_point of ``first`` (default: the first QuantizeLinear reader), in
+    reader order: the identical quantizations TensorRT merges into the layer writing
+    ``tensor`` (guide "Q/DQ Fusion"). The one merge of sibling readers of the Q/DQ rules
+    (TRT404-TRT407), which no pattern can say (an unbounded set of readers)."""
+    qs, _ = quantized_readers(state, tensor)
+    if not qs:
+        return []
+    first = qs[0] if first is None else first
+    found = []
+    for q in qs:
+        mine = lone_layer(state, q.name)
+        if mine is not None and (q.name == first.name or same_qparams(state, first, q)):
+            found.append((q, mine))
+    return found
+
+
 def is_int8_layer(layer) -> bool:
     """A weighted layer that absorbed its DequantizeLinear inputs (TRT403 qdq-weighted)."""
     return "int8-weighted" in layer.tags

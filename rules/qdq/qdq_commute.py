@@ -3,7 +3,7 @@
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import QDQ_COMMUTING, QDQ_NOT_COMMUTING
-from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, lone_layer, owned_dq_layer, qparams, quantized_readers, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, joining_quantizers, lone_layer, owned_dq_layer, qparams, quantized_readers, same_qparams
 
 
 class QdqCommute(Rule):
@@ -73,11 +73,9 @@ class QdqCommute(Rule):
                 if mine is not None and mine not in order:
                     layers[f"dq_{i}"] = mine
                     order.append(mine)
-            for q in qs:
-                mine = lone_layer(state, q.name)
-                if mine is not None and (q is qs[0] or same_qparams(state, qs[0], q)):
-                    layers["q" if q is qs[0] else f"q_{q.name}"] = mine
-                    order.append(mine)
+            for q, mine in joining_quantizers(state, outs[0]):
+                layers["q" if q is qs[0] else f"q_{q.name}"] = mine
+                order.append(mine)
             yield Match(self, layers, {"y": outs[0]}, order, state)
 
     @staticmethod

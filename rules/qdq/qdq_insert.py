@@ -4,7 +4,7 @@ from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import POOLS
-from fusionlab.rules.common.qdq import dq_producer, lone_layer, owned_dq_layer, quantized_readers, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, joining_quantizers, owned_dq_layer, quantized_readers
 
 #: Pooling ops that keep max(abs(x)): TensorRT inserts the missing Q/DQ half around them.
 MAX_POOLS = ("MaxPool", "GlobalMaxPool")
@@ -65,19 +65,7 @@ class QdqInsert(Rule):
             dq = state.layer_node(b.layers["dq"])
             return not qs and owned_dq_layer(state, dq, node.name) is b.layers["dq"]
         return dq_producer(state, node.inputs[0]) is None and not others \
-            and bool(self._quantizers(state, node.outputs[0]))
-
-    @staticmethod
-    def _quantizers(state, out: str) -> list:
-        """``(name, layer)`` of the free QuantizeLinear readers of ``out`` with the first
-        reader's scale and zero_point."""
-        qs, _ = quantized_readers(state, out)
-        found = []
-        for q in qs:
-            mine = lone_layer(state, q.name)
-            if mine is not None and (q is qs[0] or same_qparams(state, qs[0], q)):
-                found.append((q.name, mine))
-        return found
+            and bool(joining_quantizers(state, node.outputs[0]))
 
     def find(self, state):
         """One match per lone pooling layer with exactly one side quantized."""
@@ -93,8 +81,8 @@ class QdqInsert(Rule):
                 layers["dq"] = m.layer("dq")
                 order.append(m.layer("dq"))
             else:
-                for name, mine in self._quantizers(state, out):
-                    layers[f"q_{name}"] = mine
+                for q, mine in joining_quantizers(state, out):
+                    layers[f"q_{q.name}"] = mine
                     order.append(mine)
             yield Match(self, layers, {"y": out}, order, state)
 

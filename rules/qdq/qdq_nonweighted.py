@@ -4,7 +4,7 @@ from fusionlab.pattern import ANY
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import QDQ_COMMUTING, QDQ_INT8_OPS, QDQ_NOT_COMMUTING, QDQ_OPS, WEIGHTED_KINDS
-from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, lone_layer, owned_dq_layer, q_producer, qparams, quantized_readers, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, joining_quantizers, lone_layer, owned_dq_layer, q_producer, qparams, quantized_readers
 from fusionlab.rules.common.shapes import live_readers
 
 #: Layers this rule never anchors on: Q/DQ themselves, weighted layers (TRT403), the
@@ -91,12 +91,9 @@ class QdqNonweighted(Rule):
                     if before is not None:
                         layers[f"q_in_{i}"] = before
                         order.append(before)
-            first = qs[0]
-            for q in qs:
-                mine = lone_layer(state, q.name)
-                if mine is not None and (q is first or same_qparams(state, first, q)):
-                    layers["q" if q is first else f"q_{q.name}"] = mine
-                    order.append(mine)
+            for q, mine in joining_quantizers(state, outs[0]):
+                layers["q" if q is qs[0] else f"q_{q.name}"] = mine
+                order.append(mine)
             if "q" not in layers:
                 continue
             yield Match(self, layers, {"y": outs[0]}, order, state)

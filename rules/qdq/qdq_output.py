@@ -3,7 +3,7 @@
 from fusionlab.pattern import ANY, Op, op
 from fusionlab.rule import Match, Rule, check
 
-from fusionlab.rules.common.qdq import dq_producer, lone_layer, qparams, quantized_readers, residual_inputs, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, joining_quantizers, qparams, quantized_readers, residual_inputs, same_qparams
 
 
 class QdqOutput(Rule):
@@ -65,11 +65,9 @@ class QdqOutput(Rule):
             if (id(conv), t) in seen:
                 continue
             seen.add((id(conv), t))
-            qs, _ = quantized_readers(state, t)
             layers, order = {"conv": conv, "q": q_layer}, [conv, q_layer]
-            for other in qs:
-                extra = lone_layer(state, other.name)
-                if other.name != q.name and extra is not None and same_qparams(state, q, other):
+            for other, extra in joining_quantizers(state, t, first=q):
+                if other.name != q.name:
                     layers[f"q_{other.name}"] = extra
                     order.append(extra)
             yield Match(self, layers, {"y": t}, order, state)
