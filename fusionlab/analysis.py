@@ -12,6 +12,7 @@ from fusionlab import engine
 from fusionlab.diagnostic import Diagnostic
 from fusionlab.graph import Graph, load_graph
 from fusionlab.report import PredictedLayer, Report, select_diagnostics
+from fusionlab.rule import Match
 
 
 @contextlib.contextmanager
@@ -42,10 +43,32 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
+        The report holds names and strings only (no graph, no weights): pickling the
+        report of ``models/resnet18.onnx`` takes a few KB. External weight files are
+        not read, except the bytes of a constant whose value a check needs (loaded with
+        ``load_external_data=False``, read by :meth:`fusionlab.graph.Graph.const_value`).
 
     Raises:
         fusionlab.errors.InputError: the model cannot be loaded (see
             :func:`fusionlab.graph.load_graph`), or an option is unknown.
+    """
+    return analyze_matches(model, target=target, precision=precision, sm=sm,
+                           select=select, ignore=ignore)[0]
+
+
+def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
+                    precision: str = "fp32", sm: float = 8.6, select: list[str] | None = None,
+                    ignore: list[str] | None = None) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
+    """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
+
+    Returns:
+        ``(report, pairs)``: the report as :func:`analyze` gives it, and one
+        ``(diagnostic, match)`` pair per ``report.diagnostics`` entry, same order. A
+        :class:`fusionlab.rule.Match` keeps the layer state and so the graph and its
+        ``ModelProto``: keep the pairs only as long as the rewrite that needs them.
+
+    Raises:
+        as :func:`analyze`.
     """
     with _no_cyclic_gc():
         graph = model if isinstance(model, Graph) else load_graph(model)
@@ -66,5 +89,6 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
     kept = {id(d) for d in select_diagnostics([d for d, _ in pairs], select, ignore)}
     pairs = [(d, m) for d, m in pairs if id(d) in kept]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
-    return Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
-                  [d for d, _ in pairs], list(graph.notes), matches=pairs)
+    report = Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
+                    [d for d, _ in pairs], list(graph.notes))
+    return report, pairs

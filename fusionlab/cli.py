@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from fusionlab.errors import FusionlabError, InputError
+from fusionlab.files import write_atomic
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Predict, verify and fix TensorRT layer fusions in ONNX models.")
@@ -49,30 +50,6 @@ def _split(values: Optional[list[str]]) -> list[str] | None:
     if not values:
         return None
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file + rename (nothing half-written).
-
-    Raises:
-        InputError: the folder is missing or not writable.
-    """
-    import tempfile
-
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{path}: folder {str(folder)!r} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 @app.command()
@@ -131,7 +108,7 @@ def verify(
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
     import json
 
-    from fusionlab.verification import calibrate, render_verification
+    from fusionlab.verification import calibrate, corpus_json, render_corpus, render_verification
     from fusionlab.verification import verify as run_verify
 
     tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
@@ -140,7 +117,7 @@ def verify(
             raise InputError("give either MODEL or --corpus, not both")
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
                            timeout=timeout, shapes=shapes)
-        _emit(fmt, output, json.dumps(_corpus_json(result), indent=2) + "\n", lambda c: _render_corpus(result, c))
+        _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
         return
     if model is None:
         raise InputError("verify needs MODEL (or --corpus DIR)")
@@ -223,39 +200,6 @@ def rewrite(
     data["dry_run"] = dry_run
     _emit(fmt, report_file, json.dumps(data, indent=2) + "\n",
           lambda c: render_rewrite(report, c, output=None if dry_run else str(dest), dry_run=dry_run))
-
-
-def _corpus_json(result: dict) -> dict:
-    from dataclasses import asdict
-
-    return {"models": result["models"], "rules": [asdict(t) for t in result["rules"]],
-            "unpredicted": result["unpredicted"]}
-
-
-def _render_corpus(result: dict, console) -> None:
-    from rich.table import Table
-
-    table = Table(title="Per model", title_justify="left")
-    for col in ("model", "F1", "precision", "recall", "edges"):
-        table.add_column(col, overflow="fold")
-    for path, s in result["models"].items():
-        if "error" in s:
-            table.add_row(path, "error", s["error"], "", "")
-        else:
-            table.add_row(path, f"{s['f1']:.3f}", f"{s['precision']:.3f}", f"{s['recall']:.3f}", str(s["edges"]))
-    console.print(table)
-    table = Table(title="Per rule", title_justify="left")
-    for col in ("rule", "predicted", "confirmed", "not observed", "unverifiable"):
-        table.add_column(col)
-    for t in result["rules"]:
-        table.add_row(t.code, str(t.predicted), str(t.confirmed), str(t.not_observed), str(t.unverifiable))
-    console.print(table)
-    table = Table(title="Builder fusions no rule predicted (by op types)", title_justify="left")
-    table.add_column("ops", overflow="fold")
-    table.add_column("count")
-    for sig, n in result["unpredicted"].items():
-        table.add_row(sig, str(n))
-    console.print(table)
 
 
 def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:

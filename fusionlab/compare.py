@@ -4,7 +4,7 @@ Everything is compared as sets of ONNX node names, because the builder's layer l
 not a partition of the ONNX graph: one ONNX node may be credited to several kernels (a
 conv and its bias epilogue; a Softmax split in two), Metadata order is not topological,
 and nodes the builder absorbed (folded Pads, inverse Transpose pairs, Reshapes, redundant
-Q->DQ pairs) appear in no layer. See ``../shared/docs/TENSORRT-RTX.md``.
+Q->DQ pairs) appear in no layer. See ``docs/TENSORRT-RTX.md#comparing-kernels-with-predictions``.
 
 Definitions (``O`` = the ONNX nodes named by any observed layer):
 

@@ -20,6 +20,13 @@ way TensorRT's builder runs its fusion passes:
 7. A skipped match (the *loser* of an overlap) that never applies and whose nodes did
    not end in one layer is reported as missed with check ``no-overlap``, naming the
    winning rule.
+8. A merge that would make the layer graph cyclic (a path leaving the merged layers and
+   coming back, as in A -> B -> C merging A and C without B) is refused with
+   :class:`CyclicMerge`, as torch.fx's ``validate_partition`` refuses such a partition:
+   it is a rule's bug, never a fusion TensorRT makes. The check is incremental (the
+   layers keep topological ranks, kept valid after each merge as Pearce and Kelly's
+   dynamic topological order does), so it costs the layers between the merged ones,
+   not the graph.
 """
 
 from __future__ import annotations
@@ -43,6 +50,23 @@ QUANTIZE_OPS = ("QuantizeLinear", "DequantizeLinear")
 MIN_DEPTH = 8
 
 
+class CyclicMerge(RuntimeError):
+    """A rule asked to merge layers that a path through another layer connects (A -> B
+    -> C, merging A and C without B): the merged layer would be its own producer.
+
+    An internal error (a bug of the rule named), not bad input. Attributes: ``code``
+    (the rule's code), ``nodes`` (the ONNX nodes of the refused merge), ``path`` (ONNX
+    nodes of one path that leaves the merge and comes back).
+    """
+
+    def __init__(self, code: str, name: str, nodes: list[str], path: list[str]):
+        self.code, self.nodes, self.path = code, nodes, path
+        super().__init__(
+            f"rule {code} {name} merges {', '.join(nodes)} into one layer, but "
+            f"{' -> '.join(path)} leaves that layer and comes back: the layer graph would "
+            "have a cycle (torch.fx's validate_partition refuses the same)")
+
+
 @dataclass(eq=False)
 class Layer:
     """A predicted engine layer: ONNX nodes (topological order) and a kind.
@@ -61,6 +85,9 @@ class Layer:
     #: what earlier fusions made of the layer (``Rule.tags`` of every rule that merged it),
     #: e.g. ``"int8"``; patterns ask for tags (``Op(..., tagged="int8")``), never for codes.
     tags: frozenset[str] = frozenset()
+    #: position in a topological order of the layer graph (LayerState keeps it valid
+    #: across merges; ``index`` stays the first node's position, the tie-break).
+    rank: int = -1
 
     @property
     def host_or_first(self) -> str:
@@ -84,7 +111,7 @@ class LayerState:
         self.changed: list[list[str]] = []  # node lists of layers changed this round
         self.ctx: Context | None = None  # the analysis options (set by run)
         for name, node in graph.nodes.items():
-            layer = Layer([name], node.op_type, name, node.index)
+            layer = Layer([name], node.op_type, name, node.index, rank=node.index)
             self.layer_of[name] = layer
             self.by_kind.setdefault(node.op_type, {})[id(layer)] = layer
 
@@ -218,8 +245,111 @@ class LayerState:
     def _drop(self, layer: Layer) -> None:
         self.by_kind.get(layer.kind, {}).pop(id(layer), None)
 
+    def _succ(self, layer: Layer, origin: Layer | None = None) -> Iterator[Layer]:
+        """Live layers other than ``layer`` reading an output of it (may repeat). Absorbed
+        nodes are looked through: an erased node's readers read its input, so it is an edge."""
+        origin = origin or layer
+        nodes, consumers, layer_of, absorbed = self.graph.nodes, self.graph.consumers, self.layer_of, self.absorbed
+        for n in layer.nodes:
+            for t in nodes[n].outputs:
+                for c in consumers.get(t, ()):
+                    other = layer_of[c]
+                    if c in absorbed:
+                        yield from self._succ(other, origin)
+                    elif other is not origin:
+                        yield other
+
+    def _pred(self, layer: Layer, origin: Layer | None = None) -> Iterator[Layer]:
+        """Live layers other than ``layer`` producing an input of it (may repeat; absorbed
+        nodes are looked through, as in :meth:`_succ`)."""
+        origin = origin or layer
+        nodes, producer, layer_of, absorbed = self.graph.nodes, self.graph.producer, self.layer_of, self.absorbed
+        for n in layer.nodes:
+            for t in nodes[n].inputs:
+                src = producer.get(t)
+                if src is None:
+                    continue
+                other = layer_of[src]
+                if src in absorbed:
+                    yield from self._pred(other, origin)
+                elif other is not origin:
+                    yield other
+
+    def _reorder(self, layers: list[Layer], rule: Rule) -> int:
+        """Refuse the merge of ``layers`` if it closes a cycle (:class:`CyclicMerge`), else
+        make room for it in the topological ranks; returns the merged layer's rank.
+
+        Ranks are a topological order, so a path that leaves the group and comes back
+        only visits layers ranked between the group's lowest (``lo``) and highest
+        (``hi``). A forward search from the group below ``hi`` finds such a path (or the
+        group's descendants F in the window); a backward search above ``lo`` finds its
+        ancestors B. The window's ranks held by B, the group and F are dealt again: B
+        first, then the merged layer, then F, each in its old order (Pearce and Kelly,
+        "A dynamic topological sort algorithm for directed acyclic graphs", 2006); every
+        other layer keeps its rank.
+        """
+        group = {id(layer) for layer in layers}
+        lo = min(layer.rank for layer in layers)
+        hi = max(layer.rank for layer in layers)
+        if len(layers) < 2:
+            return lo
+        parent: dict[int, Layer | None] = {}
+        forward: list[Layer] = []
+        stack: list[Layer] = []
+        for layer in layers:
+            for nxt in self._succ(layer):
+                if id(nxt) not in group and nxt.rank < hi and id(nxt) not in parent:
+                    parent[id(nxt)] = layer
+                    stack.append(nxt)
+        while stack:
+            cur = stack.pop()
+            forward.append(cur)
+            for nxt in self._succ(cur):
+                if id(nxt) in group:
+                    raise CyclicMerge(rule.code, rule.name, sorted({n for la in layers for n in la.nodes},
+                                      key=lambda n: self.graph.nodes[n].index),
+                                      self._path(cur, parent, group) + [nxt.nodes[0]])
+                if nxt.rank < hi and id(nxt) not in parent:
+                    parent[id(nxt)] = cur
+                    stack.append(nxt)
+        backward: list[Layer] = []
+        seen: set[int] = set()
+        stack = [p for layer in layers for p in self._pred(layer)
+                 if id(p) not in group and p.rank > lo]
+        while stack:
+            cur = stack.pop()
+            if id(cur) in seen:
+                continue
+            seen.add(id(cur))
+            backward.append(cur)
+            stack.extend(p for p in self._pred(cur) if p.rank > lo and id(p) not in seen and id(p) not in group)
+        if not forward and not backward:
+            return lo
+        backward.sort(key=lambda la: la.rank)
+        forward.sort(key=lambda la: la.rank)
+        slots = sorted([la.rank for la in backward] + [la.rank for la in layers]
+                       + [la.rank for la in forward])
+        for slot, la in zip(slots, backward):
+            la.rank = slot
+        for slot, la in zip(reversed(slots), reversed(forward)):
+            la.rank = slot
+        return slots[len(backward)]
+
+    def _path(self, last: Layer, parent: dict[int, Layer | None], group: set[int]) -> list[str]:
+        """ONNX nodes (the first of each layer) of the search path from the group to ``last``."""
+        path = [last]
+        while id(path[-1]) in parent and id(path[-1]) not in group:
+            path.append(parent[id(path[-1])])
+        return [la.nodes[0] for la in reversed(path)]
+
     def merge(self, layers: list[Layer], kind: str, host: str | None, rule: Rule) -> Layer:
-        """Merge ``layers`` into one layer of ``kind``; returns it."""
+        """Merge ``layers`` into one layer of ``kind``; returns it.
+
+        Raises:
+            CyclicMerge: a path through a layer outside ``layers`` connects two of them
+                (the merged layer would feed itself); nothing is changed.
+        """
+        rank = self._reorder(layers, rule)
         names = sorted({n for layer in layers for n in layer.nodes}, key=lambda n: self.graph.nodes[n].index)
         codes: list[str] = []
         tags = frozenset(rule.tags)
@@ -229,7 +359,8 @@ class LayerState:
             tags |= layer.tags
         if rule.code not in codes:
             codes.append(rule.code)
-        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule, tags)
+        merged = Layer(names, kind, host, self.graph.nodes[names[0]].index, codes, rule,
+                       tags=tags, rank=rank)
         for n in names:
             self.layer_of[n] = merged
         self.by_kind.setdefault(kind, {})[id(merged)] = merged

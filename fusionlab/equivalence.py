@@ -233,7 +233,9 @@ class Reference:
             scale = np.abs(a)
             rel = np.where(absdiff == 0, 0.0, absdiff / np.where(scale == 0, np.inf, scale))
             rel = np.where((absdiff > 0) & (scale == 0), np.inf, rel)
-            ok = absdiff <= atol + rtol * np.where(np.isinf(scale), 0.0, scale)
+            # NaN in the same place in both outputs is equal (absdiff 0); the tolerance's
+            # scale there is 0, not NaN (NaN <= x is False)
+            ok = absdiff <= atol + rtol * np.where(np.isinf(scale) | np.isnan(scale), 0.0, scale)
         return OutputDiff(name, label, tuple(ref.shape), float(absdiff.max(initial=0.0)),
                           float(rel.max(initial=0.0)), atol, rtol, bool(ok.all()), seed)
 

@@ -16,6 +16,7 @@ domain, symbolic dimensions, If/Loop/Scan subgraphs) becomes a note in
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,16 +105,7 @@ class Graph:
 
     # ------------------------------------------------------------------ building
     def _index_nodes(self) -> None:
-        used: set[str] = set()
-        raw: list[tuple[str, onnx.NodeProto]] = []
-        for i, proto in enumerate(self.model.graph.node):
-            name = proto.name or f"{proto.op_type}_{i}"
-            base, k = name, 1
-            while name in used:
-                k += 1
-                name = f"{base}_{k}"
-            used.add(name)
-            raw.append((name, proto))
+        raw = list(zip(node_names(self.model.graph.node), self.model.graph.node))
         produced: dict[str, str] = {}
         for name, proto in raw:
             for out in proto.output:
@@ -148,6 +140,12 @@ class Graph:
             if proto.op_type in SUBGRAPH_OPS:
                 self.notes.append(
                     f"node {name!r}: the subgraph(s) of this {proto.op_type} are not analyzed"
+                )
+        for tensor in self.outputs:
+            if tensor not in available:
+                raise InputError(
+                    f"{self.name}: graph output {tensor!r} is produced by no node, graph "
+                    "input or initializer"
                 )
         if self.opset is not None and self.opset not in SUPPORTED_OPSETS:
             self.notes.append(
@@ -323,6 +321,26 @@ _INT_TYPES = {
     onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16,
     onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.BOOL,
 }
+
+
+def node_names(nodes: Iterable[onnx.NodeProto]) -> list[str]:
+    """The unique name fusionlab gives each node, in file order: its own name, else
+    ``<op_type>_<index>`` (index in the file); a repeated name gets ``_2``, ``_3``...
+
+    Every report, rewrite and comparison names nodes this way (``fusionlab rewrite``
+    writes these names into the model it rewrites).
+    """
+    used: set[str] = set()
+    names = []
+    for i, proto in enumerate(nodes):
+        name = proto.name or f"{proto.op_type}_{i}"
+        base, k = name, 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        names.append(name)
+    return names
 
 
 def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True) -> Graph:

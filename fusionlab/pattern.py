@@ -20,6 +20,10 @@ onnxscript's rewriter):
   host node; a missing attribute is ``None``), ``where=lambda node: ...`` (any predicate
   on the host :class:`fusionlab.graph.Node`), ``tagged="int8"`` / ``untagged="int8"``
   (tags earlier fusions gave the layer, see :attr:`fusionlab.rule.Rule.tags`).
+  ``anywhere=True`` lets the input patterns match inputs at any positions, and
+  ``rest=Const()`` requires every other input to be a constant: ``Op(("Add",
+  "PointWise"), x, anywhere=True, rest=Const())`` is a layer whose only non-constant
+  input is ``x``, whatever its operand order.
 * :class:`Var` -- any tensor; a name used twice must bind the same tensor (``Mul(x, x)``);
   ``where=lambda tensor, view: ...`` constrains it (e.g. its shape).
 * :class:`Const` -- a constant tensor (initializer, Constant node, or a folded
@@ -30,7 +34,9 @@ onnxscript's rewriter):
   reached from the tensor through at most ``N`` layers of ``kinds`` along input 0 (like
   TVM's ``dominates``, with the path's length bounded); the path's layers are bound under
   the pattern's ``name`` and, with ``join=True``, fuse with the match; ``via="data"``
-  follows every non-constant input instead of input 0.
+  follows every non-constant input instead of input 0; ``inside=True`` also steps over
+  nodes of kinds inside a layer the match already bound (a DequantizeLinear an INT8
+  Conv layer absorbed).
 * :class:`Ref` -- context: ``Ref(p)`` must match and binds its names, but its layers are
   not part of the match (not fused, not named in the diagnostic).
 
@@ -50,6 +56,7 @@ and the engine applies the first whose checks hold.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Iterator, Mapping, Protocol
 
 import numpy as np
@@ -232,13 +239,20 @@ class Op(Pattern):
             or ``{attr: callable}``; a missing attribute is ``None``.
         where: predicate on the host :class:`fusionlab.graph.Node`.
         tagged: tag(s) the layer must carry; untagged: tag(s) it must not carry.
+        anywhere: the input patterns match distinct input tensors at any positions (every
+            assignment tried, in input order) instead of the first ``len(inputs)``: an
+            epilogue whose data input may be any operand of a fused layer.
+        rest: every other input tensor (each distinct non-empty input that no listed input
+            pattern matched) must match ``rest``: ``Op(kinds, x, anywhere=True,
+            rest=Const())`` is a layer whose only non-constant input is ``x``.
     """
 
     def __init__(self, kinds: str | tuple[str, ...], *inputs: Pattern, name: str | None = None,
                  commute: bool | None = None, attrs: Mapping[str, Any] | None = None,
                  where: Callable[[Any], bool] | None = None,
                  tagged: str | tuple[str, ...] | None = None,
-                 untagged: str | tuple[str, ...] | None = None):
+                 untagged: str | tuple[str, ...] | None = None,
+                 anywhere: bool = False, rest: Pattern | None = None):
         self.kinds = frozenset((kinds,) if isinstance(kinds, str) else kinds)
         self.inputs = tuple(inputs)
         self.name = name
@@ -246,16 +260,19 @@ class Op(Pattern):
         self.attrs = dict(attrs or {})
         self.where = where
         self.tagged, self.untagged = _tags(tagged), _tags(untagged)
+        self.anywhere, self.rest = anywhere, rest
+        if anywhere:
+            self.commute = False  # every assignment is tried anyway
 
     def size(self):
-        return 1 + sum(p.size() for p in self.inputs)
+        return 1 + sum(p.size() for p in self.inputs) + (self.rest.size() if self.rest else 0)
 
     def root_kinds(self):
         return self.kinds
 
     def binding_names(self):
         found = {self.name: "layer"} if self.name else {}
-        for p in self.inputs:
+        for p in self.inputs + ((self.rest,) if self.rest is not None else ()):
             found.update(p.binding_names())
         return found
 
@@ -296,15 +313,32 @@ class Op(Pattern):
         else:
             bound = b.with_layer(self.name, layer)
         n = len(self.inputs)
-        if not n:
+        if not n and self.rest is None:
             yield bound
             return
         ins = view.layer_inputs(layer)
+        if self.anywhere:
+            distinct = list(dict.fromkeys(t for t in ins if t))
+            for chosen in itertools.permutations(distinct, n):
+                for b2 in _match_seq(self.inputs, chosen, view, bound):
+                    yield from self._match_rest(ins, chosen, view, b2)
+            return
         if len(ins) < n or any(not t for t in ins[:n]):
             return
-        yield from _match_seq(self.inputs, ins[:n], view, bound)
+        orders = [tuple(ins[:n])]
         if self.commute and n == 2 and ins[0] != ins[1]:
-            yield from _match_seq(self.inputs, (ins[1], ins[0]), view, bound)
+            orders.append((ins[1], ins[0]))
+        for chosen in orders:
+            for b2 in _match_seq(self.inputs, chosen, view, bound):
+                yield from self._match_rest(ins, chosen, view, b2)
+
+    def _match_rest(self, ins, chosen, view, b) -> Iterator[Bindings]:
+        """``b`` when every input tensor not in ``chosen`` matches :attr:`rest`."""
+        if self.rest is None:
+            yield b
+            return
+        others = [t for t in dict.fromkeys(ins) if t and t not in chosen]
+        yield from _match_seq((self.rest,) * len(others), others, view, b)
 
     def __repr__(self):
         kinds = "|".join(sorted(self.kinds))
@@ -385,17 +419,22 @@ class Through(Pattern):
         min_hops: the fewest path layers.
         via: ``"input0"`` (the path follows each layer's first input) or ``"data"``
             (every non-constant input, in input order: a path through pointwise math).
+        inside: when the tensor is produced inside a layer the match already bound (a
+            DequantizeLinear that an INT8 Conv layer absorbed, read by that layer's own
+            Conv), step over the producing ONNX node if its op type is one of ``kinds``
+            and go on from its input 0 (resolved); such steps bind nothing and count
+            toward ``max_hops``. Needs a view with ``state`` (the engine's views).
     """
 
     def __init__(self, kinds: str | tuple[str, ...] | frozenset, inner: Pattern, *, max_hops: int,
                  name: str | None = None, join: bool = False,
                  where: Callable[[Any], bool] | None = None, min_hops: int = 0,
-                 via: str = "input0"):
+                 via: str = "input0", inside: bool = False):
         if via not in ("input0", "data"):
             raise ValueError(f"Through via must be 'input0' or 'data', not {via!r}")
         self.step = Op(tuple(kinds) if not isinstance(kinds, str) else kinds, where=where)
         self.inner, self.max_hops, self.min_hops = inner, max_hops, min_hops
-        self.name, self.join, self.via = name, join, via
+        self.name, self.join, self.via, self.inside = name, join, via, inside
 
     def size(self):
         return self.max_hops + self.inner.size()
@@ -408,12 +447,18 @@ class Through(Pattern):
     def match(self, tensor, view, b):
         yield from self._walk(tensor, view, b, ())
 
-    def _walk(self, tensor, view, b, path: tuple) -> Iterator[Bindings]:
+    def _walk(self, tensor, view, b, path: tuple, skipped: int = 0) -> Iterator[Bindings]:
         if len(path) >= self.min_hops:
             yield from self.inner.match(tensor, view, b.with_path(self.name, path, self.join))
-        if len(path) == self.max_hops:
+        if len(path) + skipped == self.max_hops:
             return
         layer = view.producer_layer(tensor)
+        if layer is not None and self.inside and b.bound(layer):
+            state = view.state
+            node = state.graph.node_of(state.resolve(tensor))
+            if node is not None and node.op_type in self.step.kinds and node.inputs and node.inputs[0]:
+                yield from self._walk(state.resolve(node.inputs[0]), view, b, path, skipped + 1)
+            return
         if layer is None or not self.step.accepts(layer, view) or b.bound(layer) \
                 or any(p is layer for p in path):
             return
@@ -424,7 +469,7 @@ class Through(Pattern):
             nexts = [t for i, t in enumerate(ins) if t and t not in ins[:i] and not view.is_constant(t)]
         for t in nexts:
             if t:
-                yield from self._walk(t, view, b, path + (layer,))
+                yield from self._walk(t, view, b, path + (layer,), skipped)
 
     def __repr__(self):
         return f"Through({'|'.join(sorted(self.step.kinds))}, {self.inner!r}, max_hops={self.max_hops})"

@@ -49,6 +49,9 @@ class Report:
         absorbed: ONNX nodes TensorRT folds or erases (in no layer).
         diagnostics: predicted / missed / lint / absorbed records.
         notes: what was not analyzed and why (unknown ops, subgraphs, symbolic shapes).
+
+    A report holds names and strings only, never the graph or its weights (the matches
+    a rewrite needs come from :func:`fusionlab.analysis.analyze_matches`).
     """
 
     model: str
@@ -60,8 +63,6 @@ class Report:
     absorbed: list[str]
     diagnostics: list[Diagnostic]
     notes: list[str] = field(default_factory=list)
-    #: each diagnostic with the engine's match behind it (for rewrites; not in JSON).
-    matches: list = field(default_factory=list, repr=False)
 
     def by_status(self, status: str) -> list[Diagnostic]:
         """Diagnostics of one status; missed fusions most costly first."""

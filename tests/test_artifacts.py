@@ -1,18 +1,15 @@
 """Tests of fusionlab.trt.artifacts: parsers of TensorRT logs, layer info and profiles.
 
-Most tests read the real TensorRT outputs in ``shared/trt-artifacts`` (TensorRT 8.0.3 to
-10.16.2; see its SOURCES.md), found beside the repository or at
-``$FUSIONLAB_TRT_ARTIFACTS``, and are skipped when that folder is absent. Every file in
-it is parsed by ``test_every_artifact_is_parsed``; the other tests assert what specific
+Most tests read the real TensorRT outputs copied into ``tests/data/trt-artifacts``
+(TensorRT 8.0.3 to 10.16.2; see its SOURCES.md and tests/data/README.md); a missing file
+fails the test that reads it. Every TensorRT output in it is parsed by ``test_every_artifact_is_parsed``; the other tests assert what specific
 files contain. Synthetic inputs (written to ``tmp_path`` or inline) cover bad input and
 the TensorRT-RTX ``Layers:`` dump, whose format is documented in
-``shared/docs/TENSORRT-RTX.md`` and checked here against text TensorRT-RTX 1.7.1 wrote.
+``docs/TENSORRT-RTX.md`` and checked here against text TensorRT-RTX 1.7.1 wrote.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -33,13 +30,10 @@ from fusionlab.trt.artifacts import (
     split_layer_name,
 )
 
-ARTIFACTS = Path(
-    os.environ.get("FUSIONLAB_TRT_ARTIFACTS") or Path(__file__).resolve().parents[1].parent / "shared" / "trt-artifacts"
-)
-needs_artifacts = pytest.mark.skipif(
-    not ARTIFACTS.is_dir(),
-    reason=f"real TensorRT outputs not found at {ARTIFACTS} (set FUSIONLAB_TRT_ARTIFACTS)",
-)
+#: Copies of real TensorRT outputs (tests/data/README.md); a missing file fails its test.
+ARTIFACTS = Path(__file__).resolve().parent / "data" / "trt-artifacts"
+#: Files of the folder that are not TensorRT outputs (tests/test_data.py checks them).
+NOT_OUTPUTS = {"LICENSE-Apache-2.0.txt", "SHA256SUMS"}
 
 FUZZY = "fuzzylabs_trtexec_trt10.4"
 COOK = "hackathon_cookbook"
@@ -134,13 +128,11 @@ EXPECTED = {
 }
 
 
-@needs_artifacts
 def test_every_artifact_has_an_expectation():
-    present = {str(p.relative_to(ARTIFACTS)) for p in ARTIFACTS.rglob("*") if p.is_file()}
-    assert present == set(EXPECTED), "add new files to EXPECTED, remove deleted ones"
+    present = {p.relative_to(ARTIFACTS).as_posix() for p in ARTIFACTS.rglob("*") if p.is_file()}
+    assert present - NOT_OUTPUTS == set(EXPECTED), "add new files to EXPECTED, remove deleted ones"
 
 
-@needs_artifacts
 @pytest.mark.parametrize("relative", sorted(EXPECTED))
 def test_every_artifact_is_parsed(relative):
     parser, expected = EXPECTED[relative]
@@ -157,7 +149,6 @@ def test_every_artifact_is_parsed(relative):
 # ----------------------------------------------------------------------------- layer info JSON
 
 
-@needs_artifacts
 def test_mobilenet_v2_fp16_layer_info_names_the_fused_onnx_nodes():
     """TensorRT 10.4 FP16 on SM 8.6 fused each Conv with its Clip (ReLU6), and residual Adds."""
     info = parse_layer_info(art(f"{FUZZY}/mobilenet_v2/mobilenet_v2_fp16.graph.json"))
@@ -190,7 +181,6 @@ def test_mobilenet_v2_fp16_layer_info_names_the_fused_onnx_nodes():
     assert sum(x.nodes[1].endswith("/Add") for x in fused) == 10
 
 
-@needs_artifacts
 def test_alexnet_fp16_myelin_layers_are_mapped_by_metadata_not_by_name():
     """The Myelin gemm layers are renamed ('classifier_1'); only Metadata (\\x1f) names the nodes."""
     info = parse_layer_info(art(f"{FUZZY}/alexnet/alexnet_fp16.graph.json"))
@@ -210,7 +200,6 @@ def test_alexnet_fp16_myelin_layers_are_mapped_by_metadata_not_by_name():
     assert [x.type for x in info.layers].count("CaskPooling") == 3
 
 
-@needs_artifacts
 def test_trex_qat_layer_info_is_mapped_by_name_join():
     """TensorRT 8.4-era detailed JSON has no Metadata: nodes come from the ' + '-joined name."""
     info = parse_layer_info(art(f"{TREX}/mobilenet.qat.onnx.engine.graph.json"))
@@ -238,7 +227,6 @@ def test_trex_qat_layer_info_is_mapped_by_name_join():
     assert info.bindings == ("input1", "1179")
 
 
-@needs_artifacts
 def test_trex_v010_layer_info_older_schema():
     """The 8.2-era schema: no Location keys, QuantizeLinear as a Scale layer, decimal-free hex tactics."""
     info = parse_layer_info(art(f"{TREX_OLD}/mobilenet.qat.onnx.engine.graph.json"))
@@ -253,7 +241,6 @@ def test_trex_v010_layer_info_older_schema():
     assert Counter(x.type for x in info.layers)["Scale"] == 17
 
 
-@needs_artifacts
 def test_trt10_14_layer_info_json_in_a_log_file():
     """model-trained-exportLayerInfo.log is JSON despite its name; Myelin kernels use \\x1f."""
     info = parse_layer_info(art(f"{COOK}/trt10.14.1_rtx6000ada/model-trained-exportLayerInfo.log"))
@@ -266,7 +253,6 @@ def test_trt10_14_layer_info_json_in_a_log_file():
     assert layer(info, "__myl_CastReshCast_myl4_4").mapping == "none"
 
 
-@needs_artifacts
 def test_names_only_layer_info_is_flagged_with_a_re_export_hint():
     info = parse_layer_info(art(f"{COOK}/trt8.4.1_gtx1070/modelInformation.log"))
     assert info.names_only
@@ -305,7 +291,6 @@ def test_detailed_layer_info_is_not_names_only(tmp_path):
 # ----------------------------------------------------------------------------- build logs
 
 
-@needs_artifacts
 def test_trt8_0_log_engine_layers_fusions_and_counts():
     log = parse_log(art(f"{COOK}/trt8.0.3_gtx1070/output-fp32.txt"))
     assert log.version == "8.0.3"  # "[TensorRT v8003]" and "TensorRT version: 8003"
@@ -327,7 +312,6 @@ def test_trt8_0_log_engine_layers_fusions_and_counts():
     assert "8 of 10 layers come from 'Engine Layer Information:'" in log.warnings[0]
 
 
-@needs_artifacts
 def test_trt8_2_log_running_lines_without_layer():
     log = parse_log(art(f"{COOK}/trt8.2.3_gtx1070/result-FP32.txt"))
     assert log.version == "8.2.3"
@@ -341,7 +325,6 @@ def test_trt8_2_log_running_lines_without_layer():
 
 
 @pytest.mark.parametrize("precision", ["FP32", "FP16"])
-@needs_artifacts
 def test_trt8_4_logs_hex_tactics_and_running_on(precision):
     log = parse_log(art(f"{COOK}/trt8.4.1_gtx1070/result-{precision}.log"))
     assert log.version == "8.4.1"
@@ -378,7 +361,6 @@ def test_trt8_4_logs_hex_tactics_and_running_on(precision):
         assert reformats[0] == "Reformatting CopyNode for Input Tensor 0 to Conv-4 + ReLU-5"
 
 
-@needs_artifacts
 def test_trt10_14_log_foreign_nodes_and_backend_strategies():
     """Built at --builderOptimizationLevel=5: strategy 4 is kept, strategies 3 and 2 dropped."""
     log = parse_log(art(f"{COOK}/trt10.14.1_rtx6000ada/result-02.log"))
@@ -416,7 +398,6 @@ def test_trt10_14_log_foreign_nodes_and_backend_strategies():
     assert "10 of 16 layers" in log.warnings[0]
 
 
-@needs_artifacts
 def test_polygraphy_engine_listing():
     log = parse_log(art(f"{COOK}/polygraphy_inspect_trt10.16.2/result-03.log"))
     assert (log.version, log.layers_from, log.warnings) == ("10.16.2", "polygraphy", [])
@@ -440,7 +421,6 @@ def test_polygraphy_engine_listing():
     assert softmax.outputs == ("__myln_k_arg__bb1_7_myl4", "__myln_k_arg__bb1_6_myl4")
 
 
-@needs_artifacts
 def test_engine_inspector_text_of_an_api_built_network():
     """TensorRT 8.4's inspector prints 'Layers:' without Metadata; every name is '(Unnamed Layer* N)'."""
     log = parse_log(art(f"{COOK}/trt8.4.1_gtx1070/EngineInspector_result.log"))
@@ -463,7 +443,6 @@ def test_engine_inspector_text_of_an_api_built_network():
     assert "states no TensorRT version; parsed anyway" in log.warnings[0]
 
 
-@needs_artifacts
 def test_quoted_trt10_4_log_in_markdown():
     """docs_trtexec.md quotes a shortened 10.4 log: a 'Layers:' dump with a '...more' line."""
     log = parse_log(art(f"{FUZZY}/docs_trtexec.md"))
@@ -480,7 +459,7 @@ def test_quoted_trt10_4_log_in_markdown():
 
 # ----------------------------------------------------------------------------- TensorRT-RTX
 
-# The exact format of shared/docs/TENSORRT-RTX.md, with both separators, names containing
+# The exact format of docs/TENSORRT-RTX.md, with both separators, names containing
 # commas, brackets, dots and slashes, a local-function stack, a 1x1-conv GEMM suffix, and
 # multi-stream signal/wait kernels.
 RTX_DUMP = (
@@ -559,11 +538,11 @@ def test_real_tensorrt_rtx_1_7_dump():
     assert "states no TensorRT version" in log.warnings[0]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.needs_rtx
 def test_live_tensorrt_rtx_build_log_parses(tmp_path):
     """The builder's captured log (fusionlab.trt.build) feeds parse_log directly."""
-    onnx = pytest.importorskip("onnx")
     import numpy as np
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from fusionlab.trt.build import build
@@ -776,7 +755,6 @@ def test_parse_metadata(metadata, nodes):
 # ----------------------------------------------------------------------------- profiles
 
 
-@needs_artifacts
 @pytest.mark.parametrize(
     ("relative", "total_ms"),
     [
@@ -792,7 +770,6 @@ def test_profile_totals(relative, total_ms):
     assert profile.total_percentage == pytest.approx(100.0, abs=0.01)
 
 
-@needs_artifacts
 def test_alexnet_profile_records():
     profile = parse_profile(art(f"{FUZZY}/alexnet/alexnet_fp16.profile.json"))
     gemm = profile.layers[11]
@@ -803,7 +780,6 @@ def test_alexnet_profile_records():
     assert old.layers[0].median_ms is None  # 8.2 profiles have no medianMs
 
 
-@needs_artifacts
 def test_dump_profile_table_matches_the_json_profile():
     table = parse_profile(art(f"{FUZZY}/docs_trtexec.md"))
     exported = parse_profile(art(f"{FUZZY}/alexnet/alexnet_fp16.profile.json"))
@@ -834,7 +810,6 @@ def test_profile_table_without_median(tmp_path):
 # ----------------------------------------------------------------------------- matching
 
 
-@needs_artifacts
 def test_profile_matches_its_layer_info():
     info = parse_layer_info(art(f"{FUZZY}/mobilenet_v2/mobilenet_v2_fp16.graph.json"))
     profile = parse_profile(art(f"{FUZZY}/mobilenet_v2/mobilenet_v2_fp16.profile.json"))
@@ -846,7 +821,6 @@ def test_profile_matches_its_layer_info():
     assert timing.average_ms == pytest.approx(0.00787858)
 
 
-@needs_artifacts
 def test_partly_matching_profile_reports_the_unmatched_names():
     """The 8.2 engine has 12 more layers (Reformat copies) than the 8.4 one it is profiled against."""
     info = parse_layer_info(art(f"{TREX}/mobilenet.qat.onnx.engine.graph.json"))
@@ -859,7 +833,6 @@ def test_partly_matching_profile_reports_the_unmatched_names():
     )
 
 
-@needs_artifacts
 def test_profile_of_another_engine():
     info = parse_layer_info(art(f"{FUZZY}/alexnet/alexnet_fp16.graph.json"))
     profile = parse_profile(art(f"{TREX_OLD}/mobilenet.qat.onnx.engine.profile.json"))

@@ -12,17 +12,15 @@ import importlib.util
 import os
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from fusionlab.errors import BuildError, BuilderUnavailable, InputError
 from fusionlab.trt import build as build_module
 from fusionlab.trt.build import BuildResult, available_builders, build, parse_shapes
 
-onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
 HAVE_RTX = importlib.util.find_spec("tensorrt_rtx") is not None
-needs_rtx = pytest.mark.skipif(not HAVE_RTX, reason="tensorrt_rtx is not installed")
 
 FAULT_ENV = "_FUSIONLAB_BUILD_WORKER_FAULT"
 N, C, H, W = 1, 8, 16, 16
@@ -258,7 +256,7 @@ def test_timeout_is_build_error(tmp_path, fake_builder):
     assert isinstance(info.value.log_tail, str)
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_hanging_worker_is_killed(tmp_path, monkeypatch):
     """The timeout kills a worker stuck after parsing; the log so far is kept."""
     monkeypatch.setenv(FAULT_ENV, "hang")
@@ -270,7 +268,7 @@ def test_hanging_worker_is_killed(tmp_path, monkeypatch):
     assert info.value.log_tail
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_crash_is_build_error(tmp_path, monkeypatch):
     monkeypatch.setenv(FAULT_ENV, "sigsegv")
     with pytest.raises(BuildError) as info:
@@ -282,7 +280,7 @@ def test_crash_is_build_error(tmp_path, monkeypatch):
     assert info.value.log_tail
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_worker_exit_without_result_is_build_error(tmp_path, monkeypatch):
     monkeypatch.setenv(FAULT_ENV, "exit")
     with pytest.raises(BuildError, match="exited with code 7 and no result"):
@@ -292,7 +290,7 @@ def test_worker_exit_without_result_is_build_error(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- live builds
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_conv_relu_fuses(tmp_path):
     phases: list[tuple[str, int, int]] = []
     engine = tmp_path / "m.engine"
@@ -324,14 +322,14 @@ def test_conv_relu_fuses(tmp_path):
     assert 0 < result.seconds < 60
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_conv_bn_relu_one_kernel(tmp_path):
     result = build(conv_bn_relu(tmp_path / "m.onnx"))
     line = kernel_with(result.layers_dump, "conv0", "bn0", "relu0")
     assert line is not None, result.layers_dump
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_residual_add_relu_fuses_into_a_conv(tmp_path):
     result = build(conv_add_relu(tmp_path / "m.onnx"))
     line = kernel_with(result.layers_dump, "add0", "relu1")
@@ -339,7 +337,7 @@ def test_residual_add_relu_fuses_into_a_conv(tmp_path):
     assert onnx_layers(line) & {"conv0", "conv1"}, line
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_gelu_erf_chain_one_kernel(tmp_path):
     result = build(gelu_erf(tmp_path / "m.onnx"))
     gelu = {"gelu.div", "gelu.erf", "gelu.add", "gelu.mul", "gelu.mul_half"}
@@ -347,14 +345,14 @@ def test_gelu_erf_chain_one_kernel(tmp_path):
     assert line is not None, result.layers_dump
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_qdq_conv_builds(tmp_path):
     result = build(qdq_conv(tmp_path / "m.onnx"))
     assert kernel_with(result.layers_dump, "conv0") is not None, result.layers_dump
     assert "Int8" in result.layers_dump
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_nonzero_zero_point_is_parser_rejection(tmp_path):
     with pytest.raises(BuildError) as info:
         build(qdq_conv(tmp_path / "zp.onnx", zero_point=3))
@@ -366,18 +364,15 @@ def test_nonzero_zero_point_is_parser_rejection(tmp_path):
     assert "Non-zero zero point" in info.value.log_tail
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_uint8_zero_point_does_not_kill_pytest(tmp_path):
-    """A UINT8 zero point is rejected or crashes the worker: either way a BuildError."""
-    try:
-        result = build(
-            qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8, zero_point=128), timeout=120
-        )
-    except BuildError as error:
-        assert error.exit_code == 3
-        assert str(error).startswith("TensorRT-RTX")
-    else:  # a future version may accept it
-        assert result.layers_dump is not None
+    """A UINT8 zero point of 128 is a BuildError (TensorRT-RTX 1.7.1's ONNX parser rejects
+    the non-zero zero point), not a crash of the test process."""
+    with pytest.raises(BuildError) as info:
+        build(qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8, zero_point=128), timeout=120)
+    assert info.value.exit_code == 3
+    assert str(info.value).startswith("TensorRT-RTX ONNX parser rejected u8.onnx: node 'quant_x'")
+    assert "Non-zero zero point is not supported" in str(info.value)
 
 
 def _request(model: str, **extra) -> dict:
@@ -391,7 +386,7 @@ def _request(model: str, **extra) -> dict:
     return {**request, **extra}
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_builder_returning_no_engine_is_build_error(tmp_path):
     """The DLA asymmetric flag lets the parser accept a non-zero zero point; the builder won't."""
     model = qdq_conv(tmp_path / "zp.onnx", zero_point=3)
@@ -409,7 +404,7 @@ def test_unexpected_worker_exception_is_build_error(tmp_path, fake_builder):
         build_module._run_worker(request, "TensorRT-RTX", "m.onnx", 60.0, None)
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_real_parser_crash_is_build_error(tmp_path):
     """TensorRT-RTX 1.7 segfaults parsing a UINT8 zero point with the DLA asymmetric flag.
 
@@ -418,21 +413,20 @@ def test_real_parser_crash_is_build_error(tmp_path):
     """
     model = qdq_conv(tmp_path / "u8.onnx", zp_type=np.uint8)
     request = _request(model, parser_flags=["ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA"])
-    try:
+    with pytest.raises(BuildError) as info:  # 1.7.1 crashes (SIGSEGV)
         build_module._run_worker(request, "TensorRT-RTX", "u8.onnx", 60.0, None)
-    except BuildError as error:  # 1.7.1: crashed (signal SIGSEGV); a fix may reject it
-        assert str(error).startswith("TensorRT-RTX")
-        if "crashed" in str(error):
-            assert "x.zp: invalid weights type of UInt8" in error.log_tail
+    assert str(info.value) == "TensorRT-RTX builder crashed (signal SIGSEGV) while building u8.onnx"
+    assert info.value.exit_code == 3
+    assert "x.zp: invalid weights type of UInt8" in info.value.log_tail
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_dynamic_batch_defaults_to_one(tmp_path):
     result = build(conv_relu(tmp_path / "m.onnx", shape=("N", C, H, W)))
     assert "Dimensions: [1,8,16,16]" in result.layers_dump
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_dynamic_spatial_dims_need_shapes(tmp_path):
     model = conv_relu(tmp_path / "m.onnx", shape=("N", C, "h", "w"))
     with pytest.raises(InputError, match=r"input x has dynamic dimension 2 .*--shapes x:Nx8xNxN"):
@@ -445,7 +439,7 @@ def test_dynamic_spatial_dims_need_shapes(tmp_path):
         build(model, shapes="x:1x4x12x12")
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_timing_cache_is_ignored_for_rtx(tmp_path):
     cache = tmp_path / "cache.bin"
     result = build(conv_relu(tmp_path / "m.onnx"), timing_cache=cache)
@@ -453,7 +447,7 @@ def test_timing_cache_is_ignored_for_rtx(tmp_path):
     assert not cache.exists()
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_external_data_model(tmp_path):
     model = onnx.load(conv_relu(tmp_path / "m.onnx"))
     onnx.save(
@@ -493,7 +487,7 @@ def test_classic_precision_sets_the_builder_flags():
     assert "strongly typed" in sent[-1]["message"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt-rtx not installed")
+@pytest.mark.needs_rtx
 def test_rtx_build_with_fp16_warns_and_builds(tmp_path):
     result = build(conv_relu(tmp_path / "m.onnx"), precision="fp16", timeout=120)
     assert "--precision fp16 is ignored for TensorRT-RTX" in result.log

@@ -25,7 +25,7 @@ def test_there_is_a_rule_for_every_fusions_md_row():
                 "mlp", "pointwise", "qdq-zero-point", "qdq-weighted", "qdq-nonweighted", "qdq-commute",
                 "qdq-insert", "qdq-erase", "tc-align", "fc-int8", "gather-axis", "reduce-tail", "topk",
                 "batch-size", "shuffle-identity"):
-        assert row in names, f"FUSIONS.md row {row} has no rule"
+        assert row in names, f"docs/FUSIONS.md row {row} has no rule"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)

@@ -102,6 +102,50 @@ def test_through_tries_every_length_and_stops_at_other_kinds():
     assert len(bindings(Op("Conv", Through("Relu", Var("t"), max_hops=5, min_hops=1)), s, "conv")) == 1
 
 
+def test_through_inside_steps_over_q_dq_nodes_a_bound_layer_absorbed():
+    g = GraphBuilder()
+    x = g.input("x", [1, 8, 4, 4])
+    r = g.node("Relu", [x], name="relu")
+    d = dq(g, q(g, r, "q"), "dq")
+    y = g.conv(d, 8, cin=8, name="conv")
+    s = state_of(g, [y])
+    s.merge([s.layer_of["dq"], s.layer_of["conv"]], "Conv", "conv", _Tagger())  # an INT8 conv layer
+    inner = op.Relu(name="relu")
+
+    def conv(max_hops, inside):
+        return Op("Conv", Through(("QuantizeLinear", "DequantizeLinear"), inner, max_hops=max_hops,
+                                  name="path", join=True, inside=inside), name="conv")
+
+    assert bindings(conv(3, inside=False), s, "conv") == []  # the DQ is the conv's own layer
+    (b,) = bindings(conv(3, inside=True), s, "conv")
+    assert [layer.nodes[0] for layer in b.paths["path"]] == ["q"]  # the DQ step binds nothing
+    assert [layer.nodes[-1] for layer in b.order] == ["conv", "q", "relu"]
+    assert bindings(conv(1, inside=True), s, "conv") == []  # the inside step counts as a hop
+
+
+def test_anywhere_and_rest_match_the_only_non_constant_input_at_any_position():
+    g = GraphBuilder()
+    x = g.input("x", [4])
+    c = g.const(np.ones(4, np.float32))
+    r = g.node("Relu", [x], name="relu")
+    g.node("Add", [c, r], name="add_cr")
+    g.node("Add", [r, r], name="add_rr")
+    s2 = g.node("Sigmoid", [x], name="sig")
+    y = g.node("Add", [r, s2], name="add_rs")
+    s = state_of(g, [y, "add_cr_out", "add_rr_out"])
+
+    def reads(name, **kw):
+        return bindings(Op("Add", op.Relu(name="r"), name="a", **kw), s, name)
+
+    assert len(reads("add_cr", anywhere=True, rest=Const())) == 1  # the Relu is input 1
+    assert reads("add_cr", commute=False) == []  # positional: input 0 only
+    assert len(reads("add_rr", anywhere=True, rest=Const())) == 1  # the Relu's tensor twice
+    assert reads("add_rs", anywhere=True, rest=Const()) == []  # the Sigmoid is not constant
+    assert len(reads("add_rs", anywhere=True)) == 1
+    (b,) = bindings(Op("Add", op.Relu(), rest=op.Sigmoid(name="other")), s, "add_rs")
+    assert b.layers["other"].nodes == ["sig"]
+
+
 def test_opt_matches_with_and_without_the_node():
     g = GraphBuilder()
     x = g.input("x", [4])

@@ -9,7 +9,6 @@ does not fix.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
@@ -20,7 +19,6 @@ from onnx import TensorProto, helper
 
 import fusionlab
 from fusionlab import engine, equivalence
-from fusionlab.cli import main
 from fusionlab.errors import EquivalenceError, InputError
 from fusionlab.pattern import Var, op
 from fusionlab.rewriting import (STAMP_DESCRIPTION, STAMP_KEY, CannotRewrite, bypass, node_of,
@@ -121,11 +119,6 @@ def conv_identity_relu(opset=17, ir_version=8, unnamed=False):
             node.name = ""
     return model
 
-
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def save(model, path):
@@ -265,10 +258,10 @@ def test_a_changed_output_fails_with_the_numbers():
 
 
 # ------------------------------------------------------------------ the command line
-def test_cli_writes_output_and_leaves_input(capsys, tmp_path):
+def test_cli_writes_output_and_leaves_input(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
     before = src.read_bytes()
-    code, out, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--passes",
+    code, out, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes",
                              "test-erase-identity", "--format", "json")
     assert code == 0, err
     data = json.loads(out)
@@ -280,37 +273,37 @@ def test_cli_writes_output_and_leaves_input(capsys, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["in.onnx", "out.onnx"]  # no temp files left
 
 
-def test_cli_text_report(capsys, tmp_path):
+def test_cli_text_report(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
-    code, out, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--passes",
+    code, out, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes",
                              "test-erase-identity")
     assert code == 0, err
     assert "2 rewrites" in out and "max |diff|" in out and "test-erase-identity" in out
 
 
-def test_cli_dry_run_writes_nothing(capsys, tmp_path):
+def test_cli_dry_run_writes_nothing(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
-    code, out, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--dry-run",
+    code, out, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--dry-run",
                              "--passes", "test-erase-identity")
     assert code == 0, err
     assert "dry run" in out and "erased id1" in out
     assert sorted(os.listdir(tmp_path)) == ["in.onnx"]
 
 
-def test_cli_never_overwrites_the_input_without_in_place(capsys, tmp_path):
+def test_cli_never_overwrites_the_input_without_in_place(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
     before = src.read_bytes()
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", src, "--passes", "TRT990")
+    code, _, err = cli("rewrite", src, "-o", src, "--passes", "TRT990")
     assert code == 2 and "--in-place" in err
     assert src.read_bytes() == before
-    code, _, err = run_cli(capsys, "rewrite", src, "--in-place", "--passes", "TRT990")
+    code, _, err = cli("rewrite", src, "--in-place", "--passes", "TRT990")
     assert code == 0, err
     assert [n.op_type for n in onnx.load(str(src)).graph.node] == ["Conv", "Relu", "Exp"]
 
 
-def test_cli_equivalence_failure_exits_4_and_writes_nothing(capsys, tmp_path):
+def test_cli_equivalence_failure_exits_4_and_writes_nothing(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
-    code, out, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx")
+    code, out, err = cli("rewrite", src, "-o", tmp_path / "out.onnx")
     assert code == 4
     line = err.strip().splitlines()[-1]
     assert line.startswith("fusionlab: error: rewrite pass drop-relu (TRT991) changed output 'tail_out'")
@@ -318,27 +311,27 @@ def test_cli_equivalence_failure_exits_4_and_writes_nothing(capsys, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["in.onnx"]
 
 
-def test_cli_guilty_pass_is_found_when_two_passes_share_a_round(capsys, tmp_path):
+def test_cli_guilty_pass_is_found_when_two_passes_share_a_round(cli, tmp_path):
     class DropReluEarly(DropRelu):
         phase = 5  # same phase as the Identity eraser: both apply in round 1
 
     TEST_RULES[1] = DropReluEarly
     try:
         src = save(conv_identity_relu(), tmp_path / "in.onnx")
-        code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx")
+        code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx")
     finally:
         TEST_RULES[1] = DropRelu
     assert code == 4
     assert "rewrite pass drop-relu (TRT991)" in err and "test-erase-identity" not in err
 
 
-def test_cli_external_data_is_kept_beside_the_output(capsys, tmp_path):
+def test_cli_external_data_is_kept_beside_the_output(cli, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "dst").mkdir()
     src = tmp_path / "src" / "in.onnx"
     onnx.save_model(conv_identity_relu(), str(src), save_as_external_data=True,
                     location="in.weights", size_threshold=0)
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "dst" / "out.onnx", "--passes", "TRT990")
+    code, _, err = cli("rewrite", src, "-o", tmp_path / "dst" / "out.onnx", "--passes", "TRT990")
     assert code == 0, err
     assert sorted(os.listdir(tmp_path / "dst")) == ["out.onnx", "out.onnx.data"]
     out = onnx.load(str(tmp_path / "dst" / "out.onnx"), load_external_data=False)
@@ -348,14 +341,14 @@ def test_cli_external_data_is_kept_beside_the_output(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing-folder", "folder-is-a-file", "output-is-a-directory"])
-def test_cli_bad_output_paths(capsys, tmp_path, case):
+def test_cli_bad_output_paths(cli, tmp_path, case):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
     (tmp_path / "afile").write_text("x")
     (tmp_path / "adir").mkdir()
     dest = {"missing-folder": tmp_path / "nope" / "out.onnx",
             "folder-is-a-file": tmp_path / "afile" / "out.onnx",
             "output-is-a-directory": tmp_path / "adir"}[case]
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", dest, "--passes", "TRT990")
+    code, _, err = cli("rewrite", src, "-o", dest, "--passes", "TRT990")
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("fusionlab: error: ")
     assert sorted(os.listdir(tmp_path)) == ["adir", "afile", "in.onnx"]
@@ -372,12 +365,12 @@ def test_unwritable_folder_leaves_nothing(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_cli_unwritable_folder(capsys, tmp_path, monkeypatch):
+def test_cli_unwritable_folder(cli, tmp_path, monkeypatch):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
     (tmp_path / "ro").mkdir()
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p).endswith("ro") else real(p, mode))
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "ro" / "out.onnx", "--passes", "TRT990")
+    code, _, err = cli("rewrite", src, "-o", tmp_path / "ro" / "out.onnx", "--passes", "TRT990")
     assert code == 2 and "not writable" in err
     assert os.listdir(tmp_path / "ro") == []
 
@@ -390,28 +383,28 @@ def unknown_op_model():
     return g.model([y], output_dtype=TensorProto.FLOAT, check=False, domains={"com.example": 1})
 
 
-def test_cli_model_onnxruntime_cannot_run_needs_no_check(capsys, tmp_path):
+def test_cli_model_onnxruntime_cannot_run_needs_no_check(cli, tmp_path):
     src = save(unknown_op_model(), tmp_path / "in.onnx")
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990")
+    code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990")
     assert code == 2
     assert "ONNX Runtime cannot load" in err and "--no-check" in err
     assert "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["in.onnx"]
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990", "--no-check")
+    code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990", "--no-check")
     assert code == 0, err
     assert "warning: NOT CHECKED" in err
     assert [n.op_type for n in onnx.load(str(tmp_path / "out.onnx")).graph.node] == ["MyOp", "Relu"]
 
 
-def test_cli_dry_run_on_a_model_onnxruntime_cannot_run_warns(capsys, tmp_path):
+def test_cli_dry_run_on_a_model_onnxruntime_cannot_run_warns(cli, tmp_path):
     src = save(unknown_op_model(), tmp_path / "in.onnx")
-    code, out, err = run_cli(capsys, "rewrite", src, "--dry-run", "--passes", "TRT990")
+    code, out, err = cli("rewrite", src, "--dry-run", "--passes", "TRT990")
     assert code == 0, err
     assert "NOT CHECKED" in err and "erased id1" in out
 
 
 @pytest.mark.parametrize("case", ["missing", "directory", "not-onnx", "truncated", "cycle", "no-producer"])
-def test_cli_bad_input_is_one_line_exit_2(capsys, tmp_path, case):
+def test_cli_bad_input_is_one_line_exit_2(cli, tmp_path, case):
     out = tmp_path / "out" / "o.onnx"
     out.parent.mkdir()
     if case == "missing":
@@ -436,28 +429,28 @@ def test_cli_bad_input_is_one_line_exit_2(capsys, tmp_path, case):
         graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
         src = save(helper.make_model(graph), tmp_path / "ghost.onnx")
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", out)
+    code, _, err = cli("rewrite", src, "-o", out)
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and err.startswith("fusionlab: error: ")
     assert os.listdir(out.parent) == []
 
 
-def test_cli_needs_an_output(capsys, tmp_path):
+def test_cli_needs_an_output(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
-    code, _, err = run_cli(capsys, "rewrite", src)
+    code, _, err = cli("rewrite", src)
     assert code == 2 and "-o/--output" in err
 
 
-def test_cli_unknown_pass(capsys, tmp_path):
+def test_cli_unknown_pass(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
-    code, _, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "o.onnx", "--passes", "nope,TRT990")
+    code, _, err = cli("rewrite", src, "-o", tmp_path / "o.onnx", "--passes", "nope,TRT990")
     assert code == 2 and "unknown rewrite pass 'nope'" in err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
-def test_cli_verify_counts_engine_layers_before_and_after(capsys, tmp_path):
+@pytest.mark.needs_rtx
+def test_cli_verify_counts_engine_layers_before_and_after(cli, tmp_path):
     src = save(conv_identity_relu(), tmp_path / "in.onnx")
-    code, out, err = run_cli(capsys, "rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990",
+    code, out, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990",
                              "--verify", "--target", "tensorrt-rtx", "--format", "json")
     assert code == 0, err
     builds = json.loads(out)["builds"]

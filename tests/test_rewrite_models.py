@@ -9,7 +9,6 @@ does not build at all, and the rewritten model must.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import onnx
@@ -20,8 +19,6 @@ from fusionlab.rewriting import build_count
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 NAMES = ["resnet18.onnx", "mobilenet_v2.onnx", "bert_tiny.onnx", "resnet18_qdq.onnx"]
-needs_rtx = pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
-                               reason="tensorrt_rtx is not installed")
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -44,17 +41,16 @@ def test_rewrite_is_equivalent_and_misses_no_more(rewritten):
     assert list(model.opset_import) == list(original.opset_import)
 
 
+@pytest.mark.parametrize("rewritten", ["resnet18_qdq.onnx"], indirect=True)
 def test_qdq_resnet_biases_become_float(rewritten):
     path, model, report = rewritten
-    if path.name != "resnet18_qdq.onnx":
-        pytest.skip("QDQ model only")
     assert report.counts().get("qdq-bias-int32") == 21
     assert not [n for n in model.graph.node if n.op_type == "DequantizeLinear"
                 and n.input[0].endswith("_quantized") and "bias" in n.input[0]]
     assert report.equivalence.max_abs == 0.0  # every Q/DQ rewrite here is exact
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_tensorrt_rtx_builds_no_more_layers(rewritten, tmp_path):
     path, model, report = rewritten
     before = build_count(path, "tensorrt-rtx")

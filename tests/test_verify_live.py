@@ -11,7 +11,7 @@ from fusionlab.cli import main
 from fusionlab.errors import BuildError
 from fusionlab.verification import verify
 
-pytest.importorskip("tensorrt_rtx")
+pytestmark = pytest.mark.needs_rtx
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,23 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from fusionlab.cli import main
-
 ROOT = Path(__file__).resolve().parents[1]
-ART = ROOT.parent / "shared" / "trt-artifacts"
+ART = ROOT / "tests" / "data" / "trt-artifacts"
 MOBILENET = ART / "fuzzylabs_trtexec_trt10.4" / "mobilenet_v2"
-pytestmark = pytest.mark.skipif(not ART.is_dir(), reason="shared/trt-artifacts not beside the checkout")
 MODEL = str(ROOT / "models" / "mobilenet_v2.onnx")
 
 
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_layer_info_and_profile_give_score_and_missed_cost(capsys):
-    code, out, err = run(capsys, "verify", MODEL, "--target", "tensorrt", "--precision", "fp16",
+def test_layer_info_and_profile_give_score_and_missed_cost(cli):
+    code, out, err = cli("verify", MODEL, "--target", "tensorrt", "--precision", "fp16",
                          "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"),
                          "--profile", str(MOBILENET / "mobilenet_v2_fp16.profile.json"), "--format", "json")
     assert code == 0, err
@@ -32,41 +23,72 @@ def test_layer_info_and_profile_give_score_and_missed_cost(capsys):
     assert len(data["observed_layers"]) == 57
     assert data["profile"]["total_ms"] == pytest.approx(0.411273, abs=1e-5)
     assert {"name", "type", "nodes"} <= set(data["observed_layers"][0])
-    assert all(c["ms"] >= 0 for c in data["profile"]["missed_cost"])
+    # every layer's time is the averageMs trtexec recorded for it; nothing is missed
+    records = json.loads((MOBILENET / "mobilenet_v2_fp16.profile.json").read_text())[1:]
+    assert data["profile"]["layer_ms"] == {r["name"]: round(r["averageMs"], 5) for r in records}
+    assert data["summary"]["missed"] == 0 and data["profile"]["missed_cost"] == []
+    assert data["profile"]["unmatched_layers"] == []
 
 
-def test_profile_of_another_engine_is_refused(capsys):
-    code, _, err = run(capsys, "verify", MODEL, "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"),
+def test_missed_fusion_costs_the_recorded_time_of_its_layer(cli, tmp_path):
+    """A second reader of the first Conv's output (a graph output) misses TRT102 conv-clip;
+    its cost is the time the 10.4 profile recorded for the fused layer those nodes are in."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(MODEL)
+    conv = "/features/features.0/features.0.0/Conv"
+    tensor = next(n.output[0] for n in model.graph.node if n.name == conv)
+    model.graph.output.append(helper.make_tensor_value_info(tensor, TensorProto.FLOAT, None))
+    path = tmp_path / "mobilenet_v2_tapped.onnx"
+    onnx.save(model, path)
+    code, out, err = cli("verify", path, "--target", "tensorrt", "--precision", "fp16",
+                         "--layer-info", MOBILENET / "mobilenet_v2_fp16.graph.json",
+                         "--profile", MOBILENET / "mobilenet_v2_fp16.profile.json", "--format", "json")
+    assert code == 0, err
+    layer = f"{conv} + /features/features.0/features.0.2/Clip"
+    record = next(r for r in json.loads((MOBILENET / "mobilenet_v2_fp16.profile.json").read_text())[1:]
+                  if r["name"] == layer)
+    assert (record["averageMs"], record["percentage"]) == (0.00787858, 1.91566)
+    (cost,) = json.loads(out)["profile"]["missed_cost"]
+    assert (cost["code"], cost["check"], cost["layers"]) == ("TRT102", "single-consumer", [layer])
+    assert cost["nodes"] == [conv, "/features/features.0/features.0.2/Clip"]
+    assert cost["ms"] == pytest.approx(record["averageMs"], abs=1e-5)
+    assert cost["percent"] == pytest.approx(record["percentage"], abs=1e-3)
+
+
+def test_profile_of_another_engine_is_refused(cli):
+    code, _, err = cli("verify", MODEL, "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"),
                        "--profile", str(ART / "fuzzylabs_trtexec_trt10.4" / "alexnet" / "alexnet_fp16.profile.json"))
     assert code == 2
     assert "share no layer names" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("content,fragment", [("", "empty"), ('{"Layers": [{"Name": "a"', "")])
-def test_bad_layer_info_files(capsys, tmp_path, content, fragment):
+def test_bad_layer_info_files(cli, tmp_path, content, fragment):
     bad = tmp_path / "layers.json"
     bad.write_text(content)
-    code, _, err = run(capsys, "verify", MODEL, "--layer-info", str(bad))
+    code, _, err = cli("verify", MODEL, "--layer-info", str(bad))
     assert code == 2 and "Traceback" not in err
     assert err.startswith("fusionlab: error: ") and str(bad) in err and fragment in err
 
 
-def test_profile_without_layer_info_is_a_usage_error(capsys):
-    code, _, err = run(capsys, "verify", MODEL, "--profile", str(MOBILENET / "mobilenet_v2_fp16.profile.json"))
+def test_profile_without_layer_info_is_a_usage_error(cli):
+    code, _, err = cli("verify", MODEL, "--profile", str(MOBILENET / "mobilenet_v2_fp16.profile.json"))
     assert code == 2 and "--layer-info" in err
 
 
-def test_names_only_layer_info_warns_how_to_reexport(capsys):
+def test_names_only_layer_info_warns_how_to_reexport(cli):
     names_only = ART / "hackathon_cookbook" / "trt8.4.1_gtx1070" / "modelInformation.log"
-    code, out, err = run(capsys, "verify", MODEL, "--layer-info", str(names_only), "--format", "json")
+    code, out, err = cli("verify", MODEL, "--layer-info", str(names_only), "--format", "json")
     assert code == 0, err
     data = json.loads(out)
     assert any("profilingVerbosity" in w for w in data["warnings"])
     assert any("is it the same model" in w for w in data["warnings"])
 
 
-def test_classic_log_with_fusion_lines(capsys):
+def test_classic_log_with_fusion_lines(cli):
     log = ART / "hackathon_cookbook" / "trt8.4.1_gtx1070" / "result-FP32.log"
-    code, out, err = run(capsys, "verify", MODEL, "--log", str(log), "--format", "json")
+    code, out, err = cli("verify", MODEL, "--log", str(log), "--format", "json")
     assert code == 0, err
     assert json.loads(out)["mapping"] == "name-join"

@@ -2,7 +2,7 @@
 
 * :mod:`fusionlab.trt.build`: build an ONNX model with TensorRT-RTX or classic TensorRT
   in a subprocess and keep the full log.
-* :mod:`fusionlab.trt.artifacts`: parse build logs, ``--exportLayerInfo`` layer info and
+* :mod:`fusionlab.trt.artifacts` (one module per format): parse build logs, ``--exportLayerInfo`` layer info and
   ``--exportProfile`` profiles into :class:`ObservedLayer` records (re-exported here;
   standard library only, so importing this package never imports TensorRT).
 """

@@ -2,12 +2,13 @@
 
 Usage (internal)::
 
-    python -m fusionlab.trt._build_worker '<request JSON>'
+    python path/to/_build_worker.py '<request JSON>'
 
 The request is a JSON object: ``builder`` ("tensorrt-rtx" or "tensorrt"), ``module``
 (the Python module to import, by default ``tensorrt_rtx`` or ``tensorrt``), ``model``
-(path of the ONNX file), ``save_engine`` (path or null), ``timing_cache`` (path or
-null), ``shapes`` (``{input name: [dims]}``) and optionally ``parser_flags`` (names of
+(path of the ONNX file), ``save_engine`` (path or null: where to write the engine),
+``timing_cache`` (path or null: the cache to load, if the file exists),
+``timing_cache_out`` (path or null: where to write the updated cache), ``shapes`` (``{input name: [dims]}``) and optionally ``parser_flags`` (names of
 ``OnnxParserFlag`` members to set, e.g. to reproduce a parser crash).
 
 The builder runs in its own process because TensorRT can crash the whole process on
@@ -30,8 +31,13 @@ prints, stray ``print``) is redirected to standard error. Message types:
   model or shapes), ``parser`` (ONNX parser rejection), ``build`` (the builder returned
   no engine) or ``internal`` (an unexpected exception; its traceback is on stderr).
 
-This module imports nothing from fusionlab so that it runs even when the package's
-other modules are broken or heavy; it needs only the standard library and TensorRT.
+This module imports nothing from fusionlab, and the parent runs it by file path (not
+``-m fusionlab.trt._build_worker``, which would import the package first), so that it
+imports only the standard library and TensorRT: nothing delays the build and its first
+messages (a timeout test counts on a parse within seconds on a busy machine), nothing of
+fusionlab can break it. It writes its files plainly to the paths it is given: the parent
+hands it temp files and installs them atomically (:mod:`fusionlab.files`) once the build
+succeeded.
 
 Testing hook: the environment variable ``_FUSIONLAB_BUILD_WORKER_FAULT`` makes the
 worker misbehave on purpose after the model is parsed: ``sigsegv`` (the process kills
@@ -266,16 +272,9 @@ def _set_precision(trt, config, builder_name: str, precision: str, channel: Chan
         config.set_flag(flag)
 
 
-def _write_atomically(path: str, data) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _write(path: str, data) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def _layer_information(trt, engine_bytes, channel: Channel) -> None:
@@ -397,10 +396,10 @@ def run(request: dict, channel: Channel) -> None:
 
     engine_bytes = int(serialized.nbytes)
     if request.get("save_engine"):
-        _write_atomically(request["save_engine"], serialized)
-    if cache is not None:
+        _write(request["save_engine"], serialized)
+    if cache is not None and request.get("timing_cache_out"):
         updated = config.get_timing_cache()
-        _write_atomically(cache_path, updated.serialize())
+        _write(request["timing_cache_out"], updated.serialize())
     if builder_name == "tensorrt" and not logger.saw_layers:
         _layer_information(trt, serialized, channel)
 
@@ -441,4 +440,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    # Run by path: Python put this file's folder (fusionlab/trt) first on sys.path, where
+    # build.py and artifacts/ would shadow any top-level module of those names.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
     sys.exit(main(sys.argv))

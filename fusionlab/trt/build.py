@@ -1,7 +1,7 @@
 """Build an ONNX model with TensorRT-RTX or classic TensorRT and keep the full log.
 
-The engine build runs in a subprocess (``python -m fusionlab.trt._build_worker``)
-because TensorRT can crash the process on some inputs and can take arbitrarily long:
+The engine build runs in a subprocess (``python <path>/_build_worker.py``, run by file
+path so that it imports only the standard library and TensorRT, not fusionlab) because TensorRT can crash the process on some inputs and can take arbitrarily long:
 the parent enforces ``timeout`` by killing the worker's process group, and turns a
 crash, a timeout or a rejection into a :class:`~fusionlab.errors.BuildError`.
 
@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fusionlab.errors import BuildError, BuilderUnavailable, InputError
+from fusionlab.files import atomic_files
 
 __all__ = [
     "BUILDERS",
@@ -62,7 +63,9 @@ _INSTALL_HINTS = {
 #: the start of a phase, ``steps`` at its end. Phases nest (TensorRT's own names).
 ProgressCallback = Callable[[str, int, int], None]
 
-_WORKER_MODULE = "fusionlab.trt._build_worker"
+#: The worker script, run by path (``-m fusionlab.trt._build_worker`` would import the
+#: fusionlab package first).
+_WORKER = Path(__file__).resolve().with_name("_build_worker.py")
 _TAIL_LINES = 10
 _KILL_GRACE = 5.0  # seconds to wait for a killed worker to be reaped
 
@@ -207,12 +210,26 @@ def build(
         "builder": builder,
         "module": module,
         "model": str(path.absolute()),
-        "save_engine": str(Path(save_engine).absolute()) if save_engine is not None else None,
+        "save_engine": None,
         "timing_cache": str(Path(timing_cache).absolute()) if timing_cache is not None else None,
+        "timing_cache_out": None,
         "shapes": parse_shapes(shapes),
         "precision": precision,
     }
-    return _run_worker(request, display, path.name, timeout, progress)
+    # The worker writes the engine and the updated cache to temp files of ours; they
+    # replace the targets only when the build succeeded (fusionlab.files).
+    targets = [Path(p).absolute() for p in (save_engine, timing_cache) if p is not None]
+    with atomic_files(*targets) as temps:
+        outputs = iter(temps)
+        if save_engine is not None:
+            request["save_engine"] = str(next(outputs))
+        if timing_cache is not None:
+            request["timing_cache_out"] = str(next(outputs))
+        result = _run_worker(request, display, path.name, timeout, progress)
+        for tmp in temps:
+            if tmp.stat().st_size == 0:  # not written (a TensorRT-RTX timing cache)
+                tmp.unlink()
+    return result
 
 
 # --------------------------------------------------------------------------- internals
@@ -284,10 +301,8 @@ def _build_error(
 
 
 def _worker_env() -> dict[str, str]:
-    """The environment for the worker: this fusionlab importable first."""
+    """The environment for the worker: unbuffered, so every message arrives as it is sent."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -336,7 +351,7 @@ def _run_worker(
     error: dict | None = None
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", _WORKER_MODULE, json.dumps(request)],
+            [sys.executable, str(_WORKER), json.dumps(request)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr_file,

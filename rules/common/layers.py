@@ -51,7 +51,7 @@ def graph_output_of(m: Match, ctx: Context, name: str) -> str | None:
 
 
 def rtx_inside_graph(m: Match, ctx: Context, name: str, what: str) -> str | None:
-    """The TensorRT-RTX ``inside-graph`` check: TENSORRT-RTX.md measured that ``what``
+    """The TensorRT-RTX ``inside-graph`` check: docs/TENSORRT-RTX.md#context-matters measured that ``what``
     fuses only when the pattern sits inside the graph, not when its last op is a graph
     output (that op then fuses with the output copy instead)."""
     out = graph_output_of(m, ctx, name)

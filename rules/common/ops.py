@@ -1,6 +1,6 @@
 """Op groups: which ONNX ops TensorRT's ONNX parser turns into which layer kind.
 
-Source: the table "TensorRT layer kind -> ONNX ops" of docs/FUSIONS.md (the parser's
+Source: the table "TensorRT layer kind -> ONNX ops" of docs/FUSIONS.md#tensorrt-layer-kinds-and-onnx-ops (the parser's
 importers, onnx-tensorrt ``builtin_op_importers.cpp``).
 """
 

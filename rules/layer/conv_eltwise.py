@@ -25,7 +25,7 @@ class ConvEltwise(Rule):
     broadcasting Add, the ElementWise output is not a graph output.
     TensorRT-RTX differs: it fuses a broadcasting Add ([1,C,1,1], constant or runtime)
     into the convolution, so `no-broadcast` is classic only; Conv->Max/Min and the
-    broadcast Add fuse only when the pattern sits inside the graph (TENSORRT-RTX.md).
+    broadcast Add fuse only when the pattern sits inside the graph (docs/TENSORRT-RTX.md#conv-add, docs/TENSORRT-RTX.md#context-matters).
     Source: TensorRT Developer Guide, "Types of Fusions": Convolution and ElementWise
     Operation.
     """

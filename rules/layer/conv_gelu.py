@@ -22,7 +22,7 @@ class ConvGelu(Rule):
     TensorRT-RTX differs: it fuses Conv->GELU in FP32 too (one runtime_fusion kernel;
     networks are strongly typed, there is no precision flag), so the precision and SM
     checks apply to classic TensorRT only; but it fuses the erf form only when the pattern
-    sits inside the graph (TENSORRT-RTX.md), hence `inside-graph` on RTX.
+    sits inside the graph (docs/TENSORRT-RTX.md#conv-gelu-erf), hence `inside-graph` on RTX.
     Source: TensorRT Developer Guide, "Types of Fusions": Convolution and GELU Activation.
     """
 

@@ -36,7 +36,7 @@ class ConvPool(Rule):
     every MaxPool separate; `single-consumer` -- the convolution's output is read by the
     pooling only; `pool-separate-on-rtx` (TensorRT-RTX only).
     TensorRT-RTX differs: it runs MaxPool as a separate maxpool kernel at every size
-    (TENSORRT-RTX.md, also the ResNet stem), so the fusion is always missed on RTX
+    (docs/TENSORRT-RTX.md#conv-maxpool, also the ResNet stem), so the fusion is always missed on RTX
     (AveragePool was not measured; it is treated the same).
     Source: TensorRT Developer Guide, "Types of Fusions": Convolution and Pooling.
     """

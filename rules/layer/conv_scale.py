@@ -36,7 +36,7 @@ class ConvScale(Rule):
     a BatchNormalization is not a graph output.
     TensorRT-RTX: Conv->BN and Conv->Mul->Add per channel run as a conv epilogue
     (``CorrMulAdd``): same grouping; Conv->BatchNormalization fuses only when the pattern
-    sits inside the graph (TENSORRT-RTX.md). Elementwise constants were not measured on
+    sits inside the graph (docs/TENSORRT-RTX.md#context-matters). Elementwise constants were not measured on
     RTX; the classic rule applies.
     Source: TensorRT Developer Guide, "Types of Fusions": Convolution and Scale.
     """

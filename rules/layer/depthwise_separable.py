@@ -1,16 +1,18 @@
 """TRT112 depthwise-separable."""
 
-from fusionlab.rule import Match, Rule, check, single_consumer
+from fusionlab.pattern import Op, Through, Var
+from fusionlab.rule import Rule, check, single_consumer
 
 from fusionlab.rules.common.layers import producer_op, sm_at_least
 from fusionlab.rules.common.ops import ACTIVATIONS
 
-#: Q/DQ layers that may sit between the two convolutions of an explicitly quantized graph.
+#: Q/DQ layers that may sit between the two convolutions of an explicitly quantized graph
+#: (lone layers, or a DequantizeLinear the 1x1 convolution's INT8 layer absorbed, TRT403).
 QDQ = ("QuantizeLinear", "DequantizeLinear")
 
 
 def _weight_shape(state, node) -> tuple | None:
-    """Shape of the conv weight (input 1); ``find`` has no Context for ``weight_shape``."""
+    """Shape of the conv weight (input 1); ``accept`` has no Context for ``weight_shape``."""
     if len(node.inputs) < 2 or not node.inputs[1]:
         return None
     shape = state.graph.shape(state.resolve(node.inputs[1]))
@@ -26,10 +28,9 @@ def _is_depthwise(state, node) -> bool:
             and x is not None and len(x) == 4 and x[1] == group)
 
 
-def _is_pointwise_conv(state, node) -> bool:
-    """A 1x1 convolution with group 1."""
-    w = _weight_shape(state, node)
-    return w is not None and len(w) == 4 and tuple(w[2:]) == (1, 1) and node.attr("group", 1) == 1
+def _one_by_one(w) -> bool:
+    """A 1x1 convolution weight ([C_out, C_in, 1, 1])."""
+    return w is not None and len(w) == 4 and tuple(w[2:]) == (1, 1)
 
 
 def _has_activation(state, layer) -> bool:
@@ -55,7 +56,7 @@ class DepthwiseSeparable(Rule):
     depthwise output is read by the 1x1 convolution (through its Q/DQ) only;
     `convs-separate-on-rtx` (TensorRT-RTX only).
     TensorRT-RTX differs: it has no DepSep kernel; the measured INT8 block is two INT8
-    convolutions (TENSORRT-RTX.md), so the fusion is always missed on RTX.
+    convolutions (docs/TENSORRT-RTX.md#depthwise-separable-int8-block), so the fusion is always missed on RTX.
     Source: TensorRT Developer Guide, "Types of Fusions": Depthwise Separable
     Convolution ("may sometimes be fused").
     """
@@ -66,47 +67,31 @@ class DepthwiseSeparable(Rule):
     result_kind = "DepSepConvolution"
     cost = 2
 
-    def anchor_kinds(self):
-        return frozenset({"Conv"})
+    pattern = Op("Conv",
+                 Through(QDQ, Op("Conv", name="dw", attrs={"group": lambda g: g is not None and g > 1}),
+                         max_hops=7, name="between", join=True, inside=True),
+                 Var(where=lambda w, view: _one_by_one(view.graph.shape(w))),
+                 name="pw", attrs={"group": lambda g: g in (None, 1)})
 
-    def find(self, state):
-        """Anchor on 1x1 Conv layers with a fused activation; walk back through Q/DQ layers
-        to a depthwise Conv layer with a fused activation."""
-        graph = state.graph
-        for pw in state.layers_of_kinds(["Conv"]):
-            if pw.host is None or not _is_pointwise_conv(state, graph.nodes[pw.host]):
-                continue
-            t, between = state.resolve(graph.nodes[pw.host].inputs[0]), []
-            for _ in range(8):
-                layer = state.producer_layer(t)
-                if layer is None:
-                    break
-                if layer is pw:  # a DequantizeLinear fused into the 1x1 conv's layer
-                    node = graph.node_of(t)
-                    if node.op_type not in QDQ:
-                        break
-                    t = state.resolve(node.inputs[0])
-                    continue
-                if layer.kind in QDQ and len(layer.nodes) == 1:
-                    between.append(layer)
-                    t = state.resolve(graph.nodes[layer.nodes[0]].inputs[0])
-                    continue
-                if (layer.kind == "Conv" and layer.host is not None
-                        and _is_depthwise(state, graph.nodes[layer.host])
-                        and _has_activation(state, layer) and _has_activation(state, pw)):
-                    names = {"pw": pw, **{f"qdq{i}": q for i, q in enumerate(between)}, "dw": layer}
-                    yield Match(self, names, {}, [pw, *between, layer], state)
-                break
+    def accept(self, b, state):
+        """The layer-level conditions: both convolutions are their layers' hosts and hold
+        an activation, the depthwise one is depthwise (its weight and input channels equal
+        ``group``), and the Q/DQ between them are lone Q/DQ layers."""
+        pw, dw = b.layers["pw"], b.layers["dw"]
+        return (pw.host is not None and dw.host is not None
+                and _is_depthwise(state, state.graph.nodes[dw.host])
+                and _has_activation(state, dw) and _has_activation(state, pw)
+                and all(len(q.nodes) == 1 for q in b.paths["between"]))
 
     @check("int8", targets=("tensorrt",))
-    def int8(self, m, ctx):
+    def int8(self, dw, pw, ctx):
         if ctx.precision == "int8":
             return None
-        fed = {k: producer_op(ctx.graph, m.state.resolve(m.node(k).inputs[0])) == "DequantizeLinear"
-               for k in ("dw", "pw")}
+        fed = {conv.name: producer_op(ctx.graph, ctx.state.resolve(conv.inputs[0])) == "DequantizeLinear"
+               for conv in (dw, pw)}
         if all(fed.values()):
             return None
-        plain = [m.node(k).name for k, ok in fed.items() if not ok]
+        plain = [name for name, ok in fed.items() if not ok]
         return (f"builder precision is {ctx.precision.upper()} and {', '.join(plain)} "
                 f"{'is' if len(plain) == 1 else 'are'} not fed by a DequantizeLinear; the fusion "
                 "needs both convolutions in INT8")
@@ -120,6 +105,6 @@ class DepthwiseSeparable(Rule):
         return single_consumer(m, ctx)
 
     @check("convs-separate-on-rtx", targets=("tensorrt-rtx",))
-    def rtx(self, m, ctx):
-        return (f"TensorRT-RTX has no DepSep kernel: {m.node('dw').name} and {m.node('pw').name} "
+    def rtx(self, dw, pw):
+        return (f"TensorRT-RTX has no DepSep kernel: {dw.name} and {pw.name} "
                 "run as two convolutions (measured on the INT8 block, TensorRT-RTX 1.7)")

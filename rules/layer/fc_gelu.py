@@ -19,7 +19,7 @@ class FcGelu(Rule):
     only); `sm-7.5-or-newer` -- Turing or newer (TensorRT only); `single-consumer` -- the
     FullyConnected output is read by the GELU only.
     TensorRT-RTX differs: networks are strongly typed and it fuses Conv->GELU in FP32
-    (TENSORRT-RTX.md; a 1x1 conv lowered to GEMM holds the following GELU), so the
+    (docs/TENSORRT-RTX.md#comparing-kernels-with-predictions; a 1x1 conv lowered to GEMM holds the following GELU), so the
     precision and SM checks apply to classic TensorRT only.
     Source: TensorRT Developer Guide, "Types of Fusions": FullyConnected and GELU
     Activation.

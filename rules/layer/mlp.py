@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fusionlab.rule import Match, Rule, check, fmt_shape, single_consumer
+from fusionlab.pattern import Bindings, Const, Op
+from fusionlab.rule import Rule, check, fmt_shape, single_consumer
 from fusionlab.rules.common.values import constant_of
 
 from fusionlab.rules.common.layers import reader_layers
@@ -35,26 +36,25 @@ def is_shift(state, const: str, x: str) -> bool:
     return isinstance(n, int) and value.size == n and value.shape[-1] == n and value.ndim <= 2
 
 
-def epilogue_reads(state, head, layer, x: str) -> bool:
-    """True when ``layer`` is an MLP epilogue applied to ``x``, the output of ``head``: an
-    Activation (a fused Gelu included); an Add of ``x`` and a constant -- any constant
-    after a MatMul or MLP layer (ElementWise kSUM with a constant), a bias (Scale shift)
-    after a FullyConnected layer; or a PointWise layer made only of activations and Adds of
-    a constant (the PointWise fusion, phase 40, may have joined a bias Add and a ReLU before
-    the MLP phase)."""
-    ins = [t for t in state.layer_inputs(layer) if t]
-    if x not in ins or not all(state.is_constant(t) for t in ins if t != x):
-        return False
+def epilogue_fits(state, head, layer) -> bool:
+    """True when ``layer``, whose only non-constant input ``x`` is the output of ``head``,
+    is an MLP epilogue: an Activation (a fused Gelu included); an Add of ``x`` and a
+    constant -- any constant after a MatMul or MLP layer (ElementWise kSUM with a
+    constant), a bias (Scale shift) after a FullyConnected layer; or a PointWise layer
+    made only of activations and Adds of a constant (the PointWise fusion, phase 40, may
+    have joined a bias Add and a ReLU before the MLP phase)."""
     if layer.kind in ACTIVATIONS:
         return True
     graph = state.graph
-    if layer.kind == "Add" and len(layer.nodes) == 1:
+    if layer.kind == "Add":
+        if len(layer.nodes) != 1:
+            return False
         if head.kind in ("FullyConnected", "Gemm"):
+            ins = [t for t in state.layer_inputs(layer) if t]
+            x = next(t for t in ins if not state.is_constant(t))
             return all(is_shift(state, t, x) for t in ins if t != x)
         return True
-    if layer.kind != "PointWise":
-        return False
-    for name in layer.nodes:
+    for name in layer.nodes:  # PointWise
         node = graph.nodes[name]
         if node.op_type in ACTIVATIONS:
             continue
@@ -64,29 +64,21 @@ def epilogue_reads(state, head, layer, x: str) -> bool:
     return True
 
 
-def linear_reads(state, layer, x: str) -> bool:
-    """True when ``layer`` is a MatMul / FullyConnected / Gemm / MLP whose data input (its
-    first) is ``x``: "the last layer of the first MLP layer must match the input of the
-    second"."""
-    ins = state.layer_inputs(layer)
-    return layer.kind in LINEAR_KINDS and bool(ins) and ins[0] == x
+#: An element an MLP extends: a MatMul / FullyConnected / Gemm / MLP layer ``head``.
+HEAD = Op(LINEAR_KINDS, name="head")
+#: One link ``head -> tail``: a linear layer whose data input (its first) is the head's
+#: output ("the last layer of the first MLP layer must match the input of the second"), or
+#: an epilogue (Activation, Add, PointWise) whose only non-constant input it is.
+LINK = (Op(LINEAR_KINDS, HEAD, name="tail")
+        | Op(ACTIVATIONS + ("Add", "PointWise"), HEAD, name="tail", anywhere=True, rest=Const()))
 
 
-#: Layer kinds that can follow an MLP element.
-TAIL_KINDS = tuple(dict.fromkeys(LINEAR_KINDS + ACTIVATIONS + ("Add", "PointWise")))
-
-
-def incoming(state, tail) -> tuple[object, str | None]:
-    """The MLP element ``tail`` extends: ``(head, tensor)`` when ``tail`` reads the output
-    of a MatMul / FullyConnected / MLP layer ``head`` as its data input and is a linear
-    layer or an epilogue for it; ``(None, None)`` otherwise."""
-    for x in dict.fromkeys(t for t in state.layer_inputs(tail) if t and not state.is_constant(t)):
-        head = state.producer_layer(x)
-        if head is None or head is tail or head.kind not in LINEAR_KINDS:
-            continue
-        if linear_reads(state, tail, x) or epilogue_reads(state, head, tail, x):
-            return head, x
-    return None, None
+def incoming(state, tail):
+    """The MLP element ``tail`` extends (a :data:`LINK` whose epilogue fits), or None."""
+    for b in LINK.match_layer(tail, state, Bindings()):
+        if tail.kind in LINEAR_KINDS or epilogue_fits(state, b.layers["head"], tail):
+            return b.layers["head"]
+    return None
 
 
 def _count(linear, layer) -> int:
@@ -95,7 +87,7 @@ def _count(linear, layer) -> int:
 
 def alive_incoming(state, linear, layer) -> bool:
     """``layer`` extends an element whose output only it reads, within 31 layers."""
-    head, _ = incoming(state, layer)
+    head = incoming(state, layer)
     if head is None or _count(linear, head) + _count(linear, layer) > MAX_MLP_LAYERS:
         return False
     readers, graph_output = reader_layers(state, head)
@@ -109,7 +101,7 @@ def chain_count(state, linear, layer) -> int:
     total = _count(linear, layer)
     node = layer
     while alive_incoming(state, linear, node):
-        node, _ = incoming(state, node)
+        node = incoming(state, node)
         if id(node) in seen:
             break
         seen.add(id(node))
@@ -120,8 +112,7 @@ def chain_count(state, linear, layer) -> int:
         if len(readers) != 1 or graph_output or id(readers[0]) in seen:
             break
         nxt = readers[0]
-        head, _ = incoming(state, nxt)
-        if head is not node:
+        if incoming(state, nxt) is not node:
             break
         seen.add(id(nxt))
         total += _count(linear, nxt)
@@ -154,10 +145,10 @@ class Mlp(Rule):
     8.2.3 / 8.4.1 MNIST logs: FC 3136x1024 + ReLU, then FC 1024x10, two layers; TensorRT
     10.4 alexnet: each Gemm + Relu its own gemm), although the TensorRT 7 guide's MNIST
     example fused an 800x500 ip1; `max-31-layers` -- at most 31 MatMul/FullyConnected
-    layers in one MLP. These three are classic TensorRT only. The TensorRT 8 guide (seed
-    003) no longer has an MLP section. TensorRT-RTX differs: it fuses Gemm->Relu,
+    layers in one MLP. These three are classic TensorRT only. The TensorRT 8 guide (docs/FUSIONS.md#mlp-fusions
+    notes it) no longer has an MLP section. TensorRT-RTX differs: it fuses Gemm->Relu,
     MatMul->Relu and MatMul->Add->Relu into one gemm kernel but "a second MatMul stays
-    separate" (TENSORRT-RTX.md), encoded as `single-matmul` (TensorRT-RTX only): one
+    separate" (docs/TENSORRT-RTX.md#gemm-and-mlp), encoded as `single-matmul` (TensorRT-RTX only): one
     MatMul per fused layer.
     Source: TensorRT Developer Guide (TensorRT 7), "MLP Fusions".
     """
@@ -169,25 +160,29 @@ class Mlp(Rule):
     style = "mlp"
     cost = 1
 
-    #: ONNX nodes that count as an MLP layer (MatMul, Gemm), refreshed by :meth:`find`
-    #: for :meth:`layer_name`, which is given node names only.
-    _linear: frozenset = frozenset()
+    pattern = LINK
 
-    def find(self, state):
-        """Every link ``head -> tail``, anchored on the tail (the engine's later rounds only
-        revisit layers downstream of a change). All links of a chain are proposed at once
-        and merge in a few rounds; a chain of more than 31 MatMul/FullyConnected layers
-        grows from its front one link per round instead, so it splits where TensorRT's MLP
-        would (31 layers, then a new MLP), not in halves."""
-        graph = state.graph
-        self._linear = frozenset(n for n, node in graph.nodes.items() if node.op_type in LINEAR_OPS)
-        for tail in state.layers_of_kinds(TAIL_KINDS):
-            head, x = incoming(state, tail)
-            if head is None:
-                continue
-            if alive_incoming(state, self._linear, head) and chain_count(state, self._linear, head) > MAX_MLP_LAYERS:
-                continue  # a long chain grows from its front
-            yield Match(self, {"head": head, "tail": tail}, {"x": x}, [tail, head], state)
+    #: ONNX nodes that count as an MLP layer (MatMul, Gemm), set by :meth:`accept` for
+    #: :meth:`layer_name`, which is given node names only.
+    _linear: frozenset = frozenset()
+    _graph = None
+
+    def accept(self, b, state):
+        """The link's epilogue fits (``epilogue_fits``), and the chain it extends is not
+        over 31 MatMul/FullyConnected layers. Every link of a chain is proposed at once
+        and they merge in a few rounds; a longer chain grows from its front one link per
+        round instead, so it splits where TensorRT's MLP would (31 layers, then a new
+        MLP), not in halves. The chain's length is code: it is a chain of any length that
+        grows across rounds, which no pattern can bound."""
+        head, tail = b.layers["head"], b.layers["tail"]
+        if tail.kind not in LINEAR_KINDS and not epilogue_fits(state, head, tail):
+            return False
+        if self._graph is not state.graph:
+            self._graph = state.graph
+            self._linear = frozenset(n for n, node in state.graph.nodes.items()
+                                     if node.op_type in LINEAR_OPS)
+        return not (alive_incoming(state, self._linear, head)
+                    and chain_count(state, self._linear, head) > MAX_MLP_LAYERS)
 
     def layer_name(self, nodes, kind):
         return f"{sum(1 for n in nodes if n in self._linear)}-layer MLP"

@@ -24,7 +24,7 @@ class PadConv(Rule):
     `single-consumer` -- the Pad's output is read by the convolution only;
     `not-conv-transpose` (TensorRT-RTX only).
     TensorRT-RTX differs: Pad->ConvTranspose runs as a separate pad kernel (measured in
-    TENSORRT-RTX.md), hence `not-conv-transpose` on RTX; Pad (>= 0)->Conv fuses there too
+    docs/TENSORRT-RTX.md#pad-convtranspose), hence `not-conv-transpose` on RTX; Pad (>= 0)->Conv fuses there too
     and a negative Pad becomes a separate slice kernel, as in the classic guide.
     Source: TensorRT Developer Guide, "Types of Fusions": Padding and
     Convolution/Deconvolution.

@@ -11,12 +11,12 @@ class ReduceToPool(Rule):
 
     What it fuses: ReduceMean (kAVG) on a 4-D input, turned into one Pooling layer (the
     layer's kind becomes ``Pooling``, so the rule cannot match it again). GlobalAveragePool
-    is a Pooling layer already (FUSIONS.md layer table) and is not matched.
+    is a Pooling layer already (docs/FUSIONS.md#tensorrt-layer-kinds-and-onnx-ops) and is not matched.
     Why it matters: the pooling kernels are faster than a generic reduction, and a Pooling
     can fuse with the convolution before it (conv-pool).
     Conditions: `keepdims` -- keepdims=1 (the output stays [N, C, 1, 1]); `axes-hw` -- the
     reduced axes are exactly [2, 3] (H and W of NCHW). Classic TensorRT only: TensorRT-RTX
-    measured a ``Mean`` kgen and no pooling layer (TENSORRT-RTX.md "ReduceMean over H,W":
+    measured a ``Mean`` kgen and no pooling layer (docs/TENSORRT-RTX.md#reducemean-over-h-and-w:
     not visible), so on that target the ReduceMean stays a ReduceMean layer.
     Source: TensorRT Developer Guide, "Types of Fusions": Reduce ("A Reduce layer that
     performs average pooling will be replaced by a Pooling layer").

@@ -13,7 +13,7 @@ class ReluRelu(Rule):
     Why it matters: ReLU is idempotent; the second kernel reads and writes the whole
     activation again for nothing.
     Conditions: `single-consumer` -- the first ReLU's output is read by the second only.
-    TensorRT-RTX measured the same (one kernel, TENSORRT-RTX.md "Relu->Relu").
+    TensorRT-RTX measured the same (one kernel, docs/TENSORRT-RTX.md#relu-relu).
     Source: TensorRT Developer Guide, "Types of Fusions": ReLU ReLU Activation.
     """
 

@@ -22,7 +22,7 @@ class ScaleActivation(Rule):
     Conditions: `single-consumer` -- the Scale's output is read by the activation only;
     `scale-uniform-or-channel` -- a Mul/Add/Pow constant of another shape is an
     elementwise operation, not a Scale (classic TensorRT only: TensorRT-RTX compiles any
-    pointwise chain into one kernel, TENSORRT-RTX.md "pointwise chains ... one kgen each",
+    pointwise chain into one kernel, docs/TENSORRT-RTX.md#pointwise-chains-and-reductions,
     so the constant's shape does not matter there).
     Source: TensorRT Developer Guide, "Types of Fusions": Scale and Activation.
     """

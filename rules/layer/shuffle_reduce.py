@@ -17,7 +17,7 @@ class ShuffleReduce(Rule):
     Shuffle kernel and its copy of the tensor disappear.
     Conditions: `permute-only` -- every node of the Shuffle is a Transpose (no reshape);
     `keepdims` -- the Reduce has keepdims=1 (classic TensorRT only: TensorRT-RTX measured
-    Transpose -> ReduceMean with keepdims=0 in one kernel too, TENSORRT-RTX.md);
+    Transpose -> ReduceMean with keepdims=0 in one kernel too, docs/TENSORRT-RTX.md#transpose-reducemean);
     `single-consumer` -- the Shuffle's output is read by the Reduce only.
     Source: TensorRT Developer Guide, "Types of Fusions": Shuffle and Reduce.
     """

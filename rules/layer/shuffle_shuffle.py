@@ -65,7 +65,7 @@ class ShuffleShuffle(Rule):
     as Reshape -> Transpose -> Reshape (multi-head attention), where the fused Reshape +
     Transpose carries a second transpose the next Reshape cannot undo. TensorRT-RTX
     measured the same (inverse pairs vanish, others one kernel; lone Reshapes often in no
-    kernel at all, TENSORRT-RTX.md).
+    kernel at all, docs/TENSORRT-RTX.md#transpose-and-reshape-pairs).
     Source: TensorRT Developer Guide, "Types of Fusions": Shuffle and Shuffle.
     """
 

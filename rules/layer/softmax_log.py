@@ -16,7 +16,7 @@ class SoftmaxLog(Rule):
 
     What it fuses: Softmax -> Log, the log-softmax of exporters that do not emit
     LogSoftmax (an ONNX LogSoftmax is one SoftMax layer already). TensorRT-RTX measured
-    the same (one kernel for Softmax -> Log and for LogSoftmax, TENSORRT-RTX.md).
+    the same (one kernel for Softmax -> Log and for LogSoftmax, docs/TENSORRT-RTX.md#softmax-log-and-logsoftmax).
     Why it matters: one kernel instead of two over the same tensor, and the fused form
     computes log(softmax) without the underflow of a separate Log.
     Conditions: `softmax-has-no-log` -- the SoftMax is not fused with a Log already (a

@@ -15,7 +15,7 @@ class SoftmaxTopK(Rule):
     second pass over the whole tensor.
     Conditions: `single-consumer` -- the SoftMax output is read by the TopK only.
     TensorRT-RTX differs in part: it splits the Softmax in two kernels and the TopK joins
-    the second half (TENSORRT-RTX.md "Softmax->TopK": partly); the predicted layer holds
+    the second half (docs/TENSORRT-RTX.md#softmax-topk: partly); the predicted layer holds
     the nodes of that second kernel, compared as a set.
     Source: TensorRT Developer Guide, "Types of Fusions": SoftMax and TopK.
     """

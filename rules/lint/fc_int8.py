@@ -17,14 +17,14 @@ class FcInt8(Rule):
     TensorRT 7 guide says: "use conv1x1 to replace the FullyConnected layer. As conv1x1
     is equivalent to FullyConnected and convolution supports INT8 Tensor Cores while
     FullyConnected doesn't". From TensorRT 8 the builder does that itself for a
-    FullyConnected with a 2-D constant weight (FUSIONS.md fc-as-conv "always"; TREx INT8
+    FullyConnected with a 2-D constant weight (docs/FUSIONS.md#fullyconnected "always"; TREx INT8
     MobileNet: `Gemm_864` runs as CaskConvolution), so such layers are not reported:
     the newer guide wins.
     Why it matters: the GEMM runs without INT8 Tensor Cores, or with an extra layout
     change around it.
     Conditions: `not-fc-in-int8` -- no INT8 FullyConnected stays a matrix multiply; the
     reason names the node, its weight shape and why it was not converted.
-    TensorRT-RTX runs GEMMs as gemm kernels (TENSORRT-RTX.md); the advice is classic
+    TensorRT-RTX runs GEMMs as gemm kernels (docs/TENSORRT-RTX.md#gemm-and-mlp); the advice is classic
     TensorRT only.
     Source: TensorRT Developer Guide, "Optimizing Layer Performance": FullyConnected Layer
     (TensorRT 7); "Types of Fusions": FullyConnected (TensorRT 8.6).

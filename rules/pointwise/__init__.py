@@ -1,4 +1,4 @@
 """PointWise fusion: chains of elementwise, activation and unary layers in one kernel (TRT301).
 
-Source: TensorRT Developer Guide, "PointWise Fusion" (docs/FUSIONS.md).
+Source: TensorRT Developer Guide, "PointWise Fusion" (docs/FUSIONS.md#pointwise-fusion).
 """

@@ -9,13 +9,13 @@ from fusionlab.rules.common.layers import reader_layers
 from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, UNARY
 from fusionlab.rules.common.shapes import scale_mode
 
-#: Layer kinds that are PointWise members (FUSIONS.md "PointWise fusion"): every
+#: Layer kinds that are PointWise members (docs/FUSIONS.md#pointwise-fusion): every
 #: Activation (a fused ``Gelu`` layer included), ElementWise and Unary op, and PointWise.
 #: Fused layers of other kinds (Conv with its activation, FullyConnected, LayerNorm...)
 #: are not members. A Constant is never a layer here: constants are folded (TRT001) and
 #: read as inputs.
 MEMBER_KINDS = frozenset(ACTIVATIONS + ELEMENTWISE + UNARY + ("PointWise",))
-#: Ops that are a Scale layer when one operand is a constant (FUSIONS.md layer table).
+#: Ops that are a Scale layer when one operand is a constant (docs/FUSIONS.md#tensorrt-layer-kinds-and-onnx-ops).
 SCALE_OPS = ("Add", "Sub", "Mul", "Div", "Pow")
 #: Largest fused PointWise layer, in ONNX nodes. The guide says only "the size of the
 #: fused PointWise layer is not unlimited"; no number is published (searched: TensorRT
@@ -147,8 +147,8 @@ class PointWise(Rule):
     Conditions: `scale-uniform` -- classic TensorRT fuses a Scale only in uniform mode; a
     per-channel constant ([C, 1, 1] on NCHW, or a BatchNormalization) next to a group is
     reported with the group it would join. TensorRT-RTX compiles per-channel constants into
-    its kgen kernels (TENSORRT-RTX.md: Conv->Mul->Add per channel in the conv epilogue,
-    "pointwise chains ... one kgen each"), so there it is a member; `size-limit` -- a group
+    its kgen kernels (docs/TENSORRT-RTX.md#conv-batchnormalization: Conv->Mul->Add per channel in the conv epilogue,
+    docs/TENSORRT-RTX.md#pointwise-chains-and-reductions), so there it is a member; `size-limit` -- a group
     over ``MAX_POINTWISE_NODES`` (16) ONNX nodes is reported and split into consecutive
     pieces (the guide: "the size of the fused PointWise layer is not unlimited"; 16 is
     fusionlab's bound, no number is published).
@@ -167,6 +167,10 @@ class PointWise(Rule):
     cost = 1
 
     def find(self, state):
+        # find, not a pattern: a group is a connected component of pointwise layers of any
+        # size and shape (chains, trees, diamonds) with one exit, found by partitioning
+        # every live layer (``pointwise_groups``), then cut into 16-node pieces; a pattern
+        # binds a fixed tree of layers from one anchor.
         layers = state.live_layers()
         kinds = {id(l): classify(state, l) for l in layers}
         for root, members in pointwise_groups(state, layers, kinds, with_channel=False):

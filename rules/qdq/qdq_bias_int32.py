@@ -24,8 +24,8 @@ class QdqBiasInt32(Rule):
     Conditions: `bias-unquantized` -- the DequantizeLinear's input is not INT32. The reason
     names the node, the tensor, the layer whose bias it is and the fix: store the bias in
     float (onnxruntime.quantization: `extra_options={"QuantizeBias": False}`).
-    TensorRT-RTX rejects it the same way (TENSORRT-RTX.md, parser rejections).
-    Source: TensorRT Developer Guide, "Q/DQ Fusion" (bias quantization); TENSORRT-RTX.md.
+    TensorRT-RTX rejects it the same way (docs/TENSORRT-RTX.md#parser-rejections).
+    Source: TensorRT Developer Guide, "Q/DQ Fusion" (bias quantization, docs/FUSIONS.md#bias-quantization); docs/TENSORRT-RTX.md#parser-rejections.
     """
 
     code = "TRT402"

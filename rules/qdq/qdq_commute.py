@@ -29,7 +29,7 @@ class QdqCommute(Rule):
     `single-consumer` -- phi's output is read by QuantizeLinear nodes with one scale and
     zero_point only.
     TensorRT-RTX measured DQ->MaxPool->Q as one kernel with INT8 in and out: same grouping
-    (TENSORRT-RTX.md). DQ -> Flatten -> Q before ResNet-18's and MobileNetV2's classifier
+    (docs/TENSORRT-RTX.md#dq-relu-q-and-dq-maxpool-q). DQ -> Flatten -> Q before ResNet-18's and MobileNetV2's classifier
     appears in no TensorRT-RTX 1.7 kernel at all (the three nodes vanish; the GEMM reads
     the pooled INT8 tensor): the predicted layer is not contradicted, only unverifiable.
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Commutate Q/DQ nodes; TensorRT

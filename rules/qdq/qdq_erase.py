@@ -20,7 +20,7 @@ class QdqErase(Rule):
     scale and zero_point (both values are named when they differ: the pair is then a
     requantization, not a no-op); `single-consumer` -- the DequantizeLinear's output is read
     by the QuantizeLinear only (a float reader still needs it).
-    TensorRT-RTX measured the same: the redundant pair vanishes (TENSORRT-RTX.md).
+    TensorRT-RTX measured the same: the redundant pair vanishes (docs/TENSORRT-RTX.md#redundant-q-dq-pairs).
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Erase redundant Q/DQ nodes.
     """
 

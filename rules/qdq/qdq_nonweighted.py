@@ -35,7 +35,7 @@ class QdqNonweighted(Rule):
     and zero_point only; `avgpool-separate-on-rtx` (TensorRT-RTX only) -- the node is not
     an AveragePool.
     TensorRT-RTX measured DQ->Relu->Q as one kernel with INT8 in and out: same grouping
-    (TENSORRT-RTX.md). Divergences measured with TensorRT-RTX 1.7 (live builds of small
+    (docs/TENSORRT-RTX.md#dq-relu-q-and-dq-maxpool-q). Divergences measured with TensorRT-RTX 1.7 (live builds of small
     graphs): the QuantizeLinear of a network input whose only reader is the layer's
     DequantizeLinear runs in the same kgen kernel (Q -> DQ -> Relu -> Q, [Q -> DQ, Q ->
     DQ] -> Add -> Q, Q -> DQ -> GlobalAveragePool -> Q are one kernel each), so on

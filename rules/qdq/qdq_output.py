@@ -23,7 +23,7 @@ class QdqOutput(Rule):
     with one scale and zero_point only (not by a float reader, not a graph output).
     TensorRT-RTX: the INT8 convolution is a `correlation` kernel and the bias, activation
     and output QuantizeLinear run in an epilogue `kgen` kernel whose metadata lists the
-    convolution too (TENSORRT-RTX.md, DQ+DQ(weight)->Conv->Q); the two kernels share the
+    convolution too (docs/TENSORRT-RTX.md#int8-convolution, DQ+DQ(weight)->Conv->Q); the two kernels share the
     convolution, so fusionlab predicts one layer holding both, as on classic TensorRT.
     Measured with TensorRT-RTX 1.7 (live builds of small graphs, ResNet-18 and
     MobileNetV2 QDQ exports), where it differs: the QuantizeLinear joins the epilogue also

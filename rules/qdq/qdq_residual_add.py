@@ -34,7 +34,7 @@ class QdqResidualAdd(Rule):
     residual). The TensorRT quantization toolkits place Q/DQ this way (residual input
     quantized, convolution output not).
     TensorRT-RTX differs: the residual DQ -> Add -> Q after an INT8 convolution runs in the
-    convolution's epilogue kernel (TENSORRT-RTX.md), and neither missed structure splits
+    convolution's epilogue kernel (docs/TENSORRT-RTX.md#residual-dq-add-q), and neither missed structure splits
     anything there (measured with TensorRT-RTX 1.7: a float residual, and onnxruntime's
     Q -> DQ between the convolution and the Add, all run in that one epilogue kgen), so
     the rule is classic TensorRT only; TRT410 qdq-epilogue predicts the TensorRT-RTX

@@ -44,7 +44,7 @@ class QdqWeighted(Rule):
     quantizes the float bias itself with S_weight * S_input (onnxruntime's INT32 bias is
     also a parser rejection, TRT402).
     TensorRT-RTX: measured the same (DQs fused into an INT8 conv, input Q separate), the
-    bias and output Q then go to an epilogue kernel (TENSORRT-RTX.md; TRT404, TRT410).
+    bias and output Q then go to an epilogue kernel (docs/TENSORRT-RTX.md#int8-convolution; TRT404, TRT410).
     One divergence, measured with TensorRT-RTX 1.7: when the convolution's input channels
     are not a multiple of 4 (an image's 3 channels), the kernel that quantizes the input
     also pads the channels (`__myl_MulMinMaxRounCastConc`) and its metadata lists the

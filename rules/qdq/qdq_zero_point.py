@@ -32,7 +32,7 @@ class QdqZeroPoint(Rule):
     UINT8: TensorRT's INT8 is signed, and TensorRT-RTX crashed on a UINT8 zero point (with
     the DLA asymmetric flag). An omitted zero_point is 0 and is not reported; an INT32
     zero_point belongs to a quantized bias (TRT402 qdq-bias-int32).
-    TensorRT-RTX rejects a non-zero zero point the same way (TENSORRT-RTX.md, parser
+    TensorRT-RTX rejects a non-zero zero point the same way (docs/TENSORRT-RTX.md#parser-rejections, parser
     rejections).
     Source: TensorRT Developer Guide, "Q/DQ Fusion" (TensorRT 7: "QDQ Fusion"); TensorRT
     "Explicit Quantization".

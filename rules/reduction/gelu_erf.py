@@ -35,7 +35,7 @@ class GeluErf(Rule):
     1/sqrt(2)), the added constant 1 and the factor 0.5, within a relative 1e-3;
     `single-consumer` -- no interior result (x / sqrt(2), the Erf, 1 + erf, the inner
     product) is read outside the pattern.
-    TensorRT-RTX measured GELU (both forms) as one kgen kernel (TENSORRT-RTX.md): same
+    TensorRT-RTX measured GELU (both forms) as one kgen kernel (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same
     grouping.
     Source: TensorRT Developer Guide, "Supported Reduction Operation Fusions": GELU.
     """

@@ -34,10 +34,10 @@ class GeluTanh(Rule):
     Why it matters: eight or nine pointwise kernels become one GELU layer, which the
     FullyConnected / Convolution GELU epilogue fusions then take.
     Conditions: `constants-match-gelu` -- sqrt(2/pi) = 0.7978846, 0.044715, the exponent 3
-    (Pow form), 1 and 0.5, within a relative 1e-3 (the guide's seeds print 0.044615 and
+    (Pow form), 1 and 0.5, within a relative 1e-3 (copies of the guide print 0.044615 and
     2/pi without the root: typos; the mathematically correct GELU is what fuses, per
-    FUSIONS.md); `single-consumer` -- no interior result is read outside the pattern.
-    TensorRT-RTX measured GELU (both forms) as one kgen kernel (TENSORRT-RTX.md): same
+    docs/FUSIONS.md#sources); `single-consumer` -- no interior result is read outside the pattern.
+    TensorRT-RTX measured GELU (both forms) as one kgen kernel (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same
     grouping.
     Source: TensorRT Developer Guide, "Supported Reduction Operation Fusions": GELU.
     """

@@ -12,7 +12,7 @@ class L1Norm(Rule):
     Why it matters: one reduction kernel instead of a pointwise pass that writes |x| and a
     reduction that reads it back.
     Conditions: `single-consumer` -- the Abs output is read by the ReduceSum only.
-    TensorRT-RTX measured L1Norm as one kgen kernel (TENSORRT-RTX.md): same grouping.
+    TensorRT-RTX measured L1Norm as one kgen kernel (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same grouping.
     Source: TensorRT Developer Guide, "Supported Reduction Operation Fusions": L1Norm.
     """
 

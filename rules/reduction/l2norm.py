@@ -14,7 +14,7 @@ class L2Norm(Rule):
     Why it matters: one reduction kernel instead of up to three passes over the tensor.
     Conditions: `same-input` -- a Mul square multiplies a tensor by itself;
     `single-consumer` -- neither the square nor the sum is read outside the pattern.
-    TensorRT-RTX measured L2Norm as one kgen kernel (TENSORRT-RTX.md): same grouping.
+    TensorRT-RTX measured L2Norm as one kgen kernel (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same grouping.
     Spellings measured with TensorRT-RTX 1.7 (FP32, [8, 32, 256], between two Relus), one
     kgen kernel each: Mul(x, x) or Pow(x, 2) -> ReduceSum -> Sqrt, ReduceSumSquare -> Sqrt,
     ReduceL2 (``x.norm(dim=-1)``), and each of them followed by the normalization

@@ -44,12 +44,12 @@ class LayerNorm(Rule):
     8.6); `single-consumer` -- no interior result (mean, x - mean, variance, ...) is read
     outside the pattern (x - mean is read by both the square and the Div, inside).
     TensorRT-RTX measured the 9-op LayerNorm as one kgen kernel that also takes the
-    residual and bias Adds feeding x (TENSORRT-RTX.md); fusionlab predicts the 9 ops on
+    residual and bias Adds feeding x (docs/TENSORRT-RTX.md#9-op-layernorm); fusionlab predicts the 9 ops on
     both targets (``Rule.fused`` is not told the target).
     Source: TensorRT 8.6 release notes (INormalizationLayer; ONNX LayerNormalization
     from opset 17) and NVIDIA/TensorRT#3230 (the primitive-op LayerNorm is detected and
-    fused in 8.6); the TensorRT 7/8 guides' fusion lists (seeds 000-003) have no LayerNorm
-    entry; TENSORRT-RTX.md "9-op LayerNorm".
+    fused in 8.6); the TensorRT 7/8 guides' fusion lists (docs/FUSIONS.md#normalization) have no LayerNorm
+    entry; docs/TENSORRT-RTX.md#9-op-layernorm.
     """
 
     code = "TRT208"

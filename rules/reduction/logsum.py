@@ -11,7 +11,7 @@ class LogSum(Rule):
     and ``keepdims``. TRT207 logsumexp takes it further when an Exp precedes.
     Why it matters: the log runs in the reduction kernel instead of a second kernel.
     Conditions: `single-consumer` -- the ReduceSum output is read by the Log only.
-    TensorRT-RTX measured LogSum as one kgen kernel (TENSORRT-RTX.md): same grouping.
+    TensorRT-RTX measured LogSum as one kgen kernel (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same grouping.
     Source: TensorRT Developer Guide, "Supported Reduction Operation Fusions": LogSum.
     """
 

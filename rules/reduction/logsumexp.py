@@ -13,7 +13,7 @@ class LogSumExp(Rule):
     reads x - m); the ReduceMax, Sub and Add stay around it.
     Why it matters: one reduction kernel instead of an exponential pass, a sum and a log.
     Conditions: `single-consumer` -- neither exp(x) nor the sum is read outside the pattern.
-    TensorRT-RTX measured LogSumExp as one kgen kernel (TENSORRT-RTX.md): same grouping.
+    TensorRT-RTX measured LogSumExp as one kgen kernel (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same grouping.
     Spellings measured with TensorRT-RTX 1.7 (FP32, [8, 32, 256], between two Relus,
     ``keepdims`` 1 and 0), one kgen kernel each: Exp -> ReduceSum -> Log; ReduceLogSumExp
     (what ``torch.logsumexp`` exports, TorchScript opset 17 and dynamo opset 18 alike; the

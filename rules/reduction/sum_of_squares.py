@@ -41,7 +41,7 @@ class SumOfSquares(Rule):
     read by the ReduceSum only. A Pow by any exponent other than exactly 2, or a Mul by a
     constant, is not matched.
     TensorRT-RTX compiles reductions with their pointwise producers into one kgen kernel
-    (TENSORRT-RTX.md, L2Norm / LogSumExp rows): same grouping.
+    (docs/TENSORRT-RTX.md#pointwise-chains-and-reductions): same grouping.
     Source: TensorRT Developer Guide, "Supported Reduction Operation Fusions": Sum of
     Squares.
     """

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from fusionlab.pattern import Bindings, Op, Var
 from fusionlab.rule import Match, Rule
 
 from fusionlab.rules.common.qdq import weight_is_constant
 
 #: Kinds of GEMM layers with constant weights.
 GEMM_KINDS = ("MatMul", "Gemm", "FullyConnected")
+
+#: One member: a lone MatMul / Gemm node (no fused epilogue) with constant weights ``w``
+#: (also behind Q/DQ) reading ``x``.
+MEMBER = Op(GEMM_KINDS, Var("x"), Var("w", where=lambda w, view: weight_is_constant(view, w)), name="gemm",
+            where=lambda node: node.op_type in ("MatMul", "Gemm"))
 
 
 class HorizontalGemm(Rule):
@@ -36,15 +42,18 @@ class HorizontalGemm(Rule):
     result_kind = "MatMul"
     cost = 2
 
+    pattern = MEMBER
+
     def find(self, state):
+        # find, not a pattern: the merged GEMMs are every sibling reader of one tensor, a
+        # set of any size (a pattern binds a fixed number of layers); each member is MEMBER.
         groups: dict[str, list] = {}
-        for layer in state.layers_of_kinds(GEMM_KINDS):
+        for layer in state.layers_of_kinds(self.anchor_kinds()):
             if len(layer.nodes) != 1:
                 continue
-            node = state.graph.nodes[layer.nodes[0]]
-            if node.op_type not in ("MatMul", "Gemm") or len(node.inputs) < 2 or not weight_is_constant(state, node.inputs[1]):
-                continue
-            groups.setdefault(state.resolve(node.inputs[0]), []).append(layer)
+            b = next(MEMBER.match_layer(layer, state, Bindings()), None)
+            if b is not None:
+                groups.setdefault(b.tensors["x"], []).append(layer)
         for members in groups.values():
             if len(members) > 1:
                 yield Match(self, {f"g{i}": l for i, l in enumerate(members)}, {}, members, state)

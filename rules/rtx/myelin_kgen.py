@@ -102,7 +102,7 @@ class MyelinKgen(Rule):
     it (the builder must write that tensor).
     TensorRT-RTX only: classic TensorRT fuses only pointwise layers (TRT301) and the named
     fusions; the documented rules stay the `tensorrt` target.
-    Source: TENSORRT-RTX.md ("pointwise chains, GELU (both forms), L1Norm, L2Norm, LogSum,
+    Source: docs/TENSORRT-RTX.md#pointwise-chains-and-reductions ("pointwise chains, GELU (both forms), L1Norm, L2Norm, LogSum,
     LogSumExp, 9-op LayerNorm: one kgen each (LayerNorm also takes residual and bias
     Adds)"), and fusionlab's live TensorRT-RTX 1.7 builds of models/bert_tiny.onnx.
     """
@@ -115,6 +115,10 @@ class MyelinKgen(Rule):
     cost = 1
 
     def find(self, state):
+        # find, not a pattern: a kgen kernel is a connected component of any size of kgen
+        # kinds with one exit (``pointwise_groups``), cut where a reduction reaches an
+        # Expand and joined with the group of the readers of a cheap group; a pattern binds
+        # a fixed tree of layers from one anchor and cannot partition the graph.
         layers = state.live_layers()
         kinds = {id(l): MEMBER if l.kind in KGEN_KINDS else None for l in layers}
         groups = split_at_reduction_expands(state, pointwise_groups(state, layers, kinds, with_channel=False))

@@ -1,5 +1,6 @@
 """TRT410 qdq-epilogue."""
 
+from fusionlab.pattern import ANY
 from fusionlab.rule import Match, Rule
 
 from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, UNARY, WEIGHTED_KINDS, WEIGHTED_OPS
@@ -64,8 +65,8 @@ class QdqEpilogue(Rule):
     PWN(Clip_16)` writing INT8, the depthwise convolution its own
     `CudaDepthwiseConvolution` layer, and a separate `QuantizeLinear_98 | Reformat` layer
     where a float residual reader keeps the convolution's output in FP16.
-    Source: TENSORRT-RTX.md (DQ+DQ(weight)->Conv->Q: "bias, output Q and DQ in an epilogue
-    kgen"; residual DQ->Add->Q: "Add in the conv's epilogue kgen"); fusionlab's live
+    Source: docs/TENSORRT-RTX.md#int8-convolution (DQ+DQ(weight)->Conv->Q: "bias, output Q and DQ in an epilogue
+    kgen"; docs/TENSORRT-RTX.md#residual-dq-add-q: "Add in the conv's epilogue kgen"); fusionlab's live
     TensorRT-RTX 1.7 builds.
     """
 
@@ -81,9 +82,12 @@ class QdqEpilogue(Rule):
         match walks backwards from it): the INT8 layers whose output QuantizeLinear X
         reads through a DequantizeLinear, and, when X is an INT8 weighted layer, its
         residual and shared input DequantizeLinear."""
-        for x in state.live_layers():
-            if state.candidates is not None and id(x) not in state.candidates:
-                continue  # a later round: only layers downstream of the last changes
+        # find, not a pattern: X continues the epilogues of any number of INT8 layers (a
+        # residual Add reads two, each through a DequantizeLinear X absorbed or a lone one
+        # it reads), and which DequantizeLinear layers join depends on all of their sibling
+        # readers (a DQ read by several INT8 layers stays; one shared with a float kgen
+        # joins); a pattern binds a fixed number of layers and cannot look at siblings.
+        for x in state.layers_of_kinds((ANY,)):  # this round's candidates, every kind
             producers, extra = self._upstream(state, x)
             if x.kind in WEIGHTED_KINDS and is_int8_layer(x):
                 extra += self._residual_side(state, x) + self._shared_input(state, x)

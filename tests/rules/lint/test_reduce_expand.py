@@ -3,7 +3,6 @@ op that broadcasts by itself (torch.nn.functional.normalize's ReduceL2 -> Clip -
 Expand(Shape(x)) -> Div) is reported on both targets; TensorRT-RTX splits the kgen kernel
 there (TRT310 predicts it); the rewrite removes the Expand, exactly."""
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -12,8 +11,6 @@ from fusionlab import analyze, rewrite
 from fusionlab.rewriting import build_count
 from fusionlab.testing import GraphBuilder, diagnostics
 
-needs_rtx = pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
-                               reason="tensorrt_rtx is not installed")
 
 
 def normalize(shape=(8, 32, 256), axis=-1, expand="shape", l2="reducel2", opset=17):
@@ -113,7 +110,7 @@ def test_rewrite_of_a_mean_subtraction():
     assert report.equivalence.max_abs == 0.0
 
 
-@needs_rtx
+@pytest.mark.needs_rtx
 def test_tensorrt_rtx_builds_the_normalize_in_one_kernel_after_the_rewrite():
     model = normalize()
     out, report = rewrite(model, target="tensorrt-rtx", passes=["reduce-expand"])

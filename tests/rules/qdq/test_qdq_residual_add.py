@@ -100,7 +100,6 @@ def test_rewrite_refuses_a_float_residual_and_a_split_pair():
 
 
 # ---------------------------------------------------------------- rewrite: --allow-requantize
-import importlib.util  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -216,7 +215,7 @@ def test_cli_allow_requantize(tmp_path, capsys):
     assert "Requantized (--allow-requantize)" in out and "Tolerance: --atol 0.2" in out
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.needs_rtx
 def test_tensorrt_rtx_engine_layers_before_and_after_requantize():
     # measured: 5 kernels either way; TensorRT-RTX already runs the float residual Add in
     # conv2's epilogue kernel, which now reads the residual in INT8 (TRT409 is classic only)

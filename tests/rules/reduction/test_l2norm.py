@@ -52,7 +52,6 @@ def test_missed_when_the_sum_is_read_elsewhere_sum_of_squares_still_fuses():
 
 
 # ---------------------------------------------------------------- spellings on TensorRT-RTX
-import importlib.util  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -87,7 +86,7 @@ def test_every_spelling_is_one_predicted_layer_on_tensorrt_rtx(spelling):
         assert analyze(normalized(spelling)).layer_of("sqrt").kind == "L2Norm"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.needs_rtx
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_every_spelling_builds_into_one_kernel_with_tensorrt_rtx(spelling):
     count = build_count(normalized(spelling), "tensorrt-rtx")

@@ -35,7 +35,6 @@ def test_missed_when_exp_is_read_elsewhere_the_logsum_fuses_alone():
 
 
 # ---------------------------------------------------------------- spellings on TensorRT-RTX
-import importlib.util  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -80,7 +79,7 @@ def test_the_stable_form_already_fuses_its_exp_sum_log_on_classic_tensorrt():
     assert report.layer_of("max").nodes == ("max",) and report.layer_of("sub").nodes == ("sub",)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
+@pytest.mark.needs_rtx
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_every_spelling_builds_into_one_kernel_with_tensorrt_rtx(spelling):
     count = build_count(lse_spelled(spelling), "tensorrt-rtx")

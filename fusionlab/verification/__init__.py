@@ -1,0 +1,39 @@
+"""``fusionlab verify``: hold analyze's predictions to what a TensorRT builder really did.
+
+One job per module:
+
+* :mod:`~fusionlab.verification.run`: :func:`verify` (a live build, or the files a
+  build left: layer info, a log, a profile) and the profile's cost of each missed fusion;
+* :mod:`~fusionlab.verification.result`: :class:`Verification`, :class:`MissedCost`;
+* :mod:`~fusionlab.verification.corpus`: :func:`calibrate` (``verify --corpus``);
+* :mod:`~fusionlab.verification.render`: the text reports (rich).
+
+The names below are importable from ``fusionlab.verification`` and load their module
+on first use (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: public name -> the submodule that defines it.
+_LAZY = {
+    **dict.fromkeys(("BUILDER_OF_TARGET", "verify"), "run"),
+    **dict.fromkeys(("MissedCost", "Verification"), "result"),
+    **dict.fromkeys(("RuleTally", "calibrate", "corpus_json"), "corpus"),
+    **dict.fromkeys(("render_corpus", "render_verification"), "render"),
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fusionlab.verification' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

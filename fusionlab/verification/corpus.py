@@ -1,0 +1,97 @@
+"""``fusionlab verify --corpus``: calibrate the rules over a folder of models."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fusionlab.errors import FusionlabError, InputError
+from fusionlab.graph import load_graph
+from fusionlab.verification.result import Verification
+from fusionlab.verification.run import verify
+
+
+@dataclass
+class RuleTally:
+    """Calibration counts of one rule over a corpus of builds."""
+
+    code: str
+    predicted: int = 0
+    confirmed: int = 0
+    not_observed: int = 0
+    unverifiable: int = 0
+
+
+def _verify_one(args: tuple) -> tuple[str, dict | None, str | None]:
+    path, kwargs = args
+    try:
+        v = verify(path, **kwargs)
+    except FusionlabError as exc:
+        return str(path), None, exc.message
+    return str(path), _tally_input(v), None
+
+
+def _tally_input(v: Verification) -> dict:
+    layer_rules = {layer.name: layer.rules for layer in v.report.layers}
+    return {
+        "fusions": [(status, list(layer_rules.get(name, ())), name) for status, _, name in v.comparison.fusions],
+        "unpredicted": [list(nodes) for status, nodes, _ in v.comparison.observed_fusions if status == "not-predicted"],
+        "score": v.comparison.score.to_json(),
+    }
+
+
+def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
+    """Verify every ``*.onnx`` under ``corpus`` (a process pool of ``jobs`` workers).
+
+    Returns ``{"models": {path: score or error}, "rules": [RuleTally...],
+    "unpredicted": {op-type signature: count}}``: per rule, how often it was predicted,
+    confirmed, not observed; and the builder's fusions no rule predicted, grouped by the
+    ONNX op types they join (e.g. ``Conv+Relu``).
+
+    Raises:
+        InputError: ``corpus`` is not a folder or holds no ``.onnx`` file.
+    """
+    root = Path(corpus)
+    if not root.is_dir():
+        raise InputError(f"{root}: --corpus needs a folder of .onnx models")
+    paths = sorted(root.rglob("*.onnx"))
+    if not paths:
+        raise InputError(f"{root}: no .onnx file in this folder")
+    work = [(p, kwargs) for p in paths]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_verify_one, work))
+    else:
+        results = [_verify_one(w) for w in work]
+    tallies: dict[str, RuleTally] = {}
+    unpredicted: dict[str, int] = {}
+    models: dict[str, dict] = {}
+    for (path, data, error), p in zip(results, paths):
+        if error is not None:
+            models[path] = {"error": error}
+            continue
+        models[path] = data["score"]
+        for status, codes, _ in data["fusions"]:
+            for code in codes:
+                t = tallies.setdefault(code, RuleTally(code))
+                t.predicted += 1
+                if status == "confirmed":
+                    t.confirmed += 1
+                elif status == "not-observed":
+                    t.not_observed += 1
+                else:
+                    t.unverifiable += 1
+        graph = load_graph(p, infer=False)
+        for nodes in data["unpredicted"]:
+            sig = "+".join(graph.nodes[n].op_type for n in nodes if n in graph.nodes)
+            unpredicted[sig] = unpredicted.get(sig, 0) + 1
+    return {"models": models, "rules": [tallies[c] for c in sorted(tallies)],
+            "unpredicted": dict(sorted(unpredicted.items(), key=lambda kv: -kv[1]))}
+
+
+def corpus_json(result: dict) -> dict:
+    """:func:`calibrate`'s result as JSON-ready dicts (``--format json``)."""
+    return {"models": result["models"], "rules": [asdict(t) for t in result["rules"]],
+            "unpredicted": result["unpredicted"]}

@@ -1,0 +1,1 @@
+"""xmp_rules: an example fusionlab rule pack (one rule, XMP001)."""
