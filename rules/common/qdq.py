@@ -5,6 +5,8 @@ Source: TensorRT Developer Guide, "Explicit Quantization" and "Q/DQ Fusion".
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 from onnx import TensorProto as _TensorProto
 
@@ -133,6 +135,24 @@ def quantized_readers(state, tensor: str) -> tuple[list, list[str]]:
     return qs, others
 
 
+def joining_quantizers(state, tensor: str, first=None) -> list[tuple]:
+    """``(node, layer)`` of each free (lone, live) QuantizeLinear reading ``tensor`` with
+    the scale and zero_point of ``first`` (default: the first QuantizeLinear reader), in
+    reader order: the identical quantizations TensorRT merges into the layer writing
+    ``tensor`` (guide "Q/DQ Fusion"). The one merge of sibling readers of the Q/DQ rules
+    (TRT404-TRT407), which no pattern can say (an unbounded set of readers)."""
+    qs, _ = quantized_readers(state, tensor)
+    if not qs:
+        return []
+    first = qs[0] if first is None else first
+    found = []
+    for q in qs:
+        mine = lone_layer(state, q.name)
+        if mine is not None and (q.name == first.name or same_qparams(state, first, q)):
+            found.append((q, mine))
+    return found
+
+
 def is_int8_layer(layer) -> bool:
     """A weighted layer that absorbed its DequantizeLinear inputs (TRT403 qdq-weighted)."""
     return "int8-weighted" in layer.tags
@@ -143,18 +163,25 @@ def weight_dq(state, node):
     return dq_producer(state, node.inputs[1]) if len(node.inputs) > 1 else None
 
 
+def qdq_chain(state, tensor: str, max_hops: int) -> Iterator[str]:
+    """``tensor`` (resolved), then input 0 of each QuantizeLinear / DequantizeLinear that
+    produces the previous one, at most ``max_hops`` nodes back. Graph level: it also passes
+    Q/DQ nodes that constant folding absorbed or a fusion put in another layer (a layer-level
+    path is a :class:`fusionlab.pattern.Through`); the one walk of the helpers below."""
+    t = state.resolve(tensor)
+    yield t
+    for _ in range(max_hops):
+        node = state.graph.node_of(t)
+        if node is None or node.op_type not in QDQ_OPS:
+            return
+        t = state.resolve(node.inputs[0])
+        yield t
+
+
 def weight_is_constant(state, tensor: str) -> bool:
     """True for a constant weight, also behind DequantizeLinear / QuantizeLinear nodes
     (ONNX Runtime's INT8 initializer -> DQ, or a QAT export's float constant -> Q -> DQ)."""
-    t = state.resolve(tensor)
-    for _ in range(3):
-        if state.is_constant(t) or state.graph.is_constant(t):
-            return True
-        node = state.graph.node_of(t)
-        if node is None or node.op_type not in QDQ_OPS:
-            return False
-        t = state.resolve(node.inputs[0])
-    return False
+    return any(state.is_constant(t) or state.graph.is_constant(t) for t in qdq_chain(state, tensor, 2))
 
 
 def node_match(rule, state, node, name: str = "node") -> Match:
@@ -178,15 +205,7 @@ def nodes_match(rule, state, named: dict, tensors: dict | None = None) -> Match:
 
 def traces_to_graph_input(state, tensor: str) -> str | None:
     """The network input ``tensor`` is (possibly through Q/DQ nodes), or None."""
-    t = state.resolve(tensor)
-    for _ in range(4):
-        if t in state.graph.inputs:
-            return t
-        node = state.graph.node_of(t)
-        if node is None or node.op_type not in QDQ_OPS:
-            return None
-        t = state.resolve(node.inputs[0])
-    return None
+    return next((t for t in qdq_chain(state, tensor, 3) if t in state.graph.inputs), None)
 
 
 def has_qdq(graph) -> bool:

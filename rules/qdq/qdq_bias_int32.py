@@ -3,7 +3,6 @@
 import numpy as np
 from onnx import TensorProto
 
-from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.ops import WEIGHTED_OPS
@@ -33,12 +32,14 @@ class QdqBiasInt32(Rule):
     name = "qdq-bias-int32"
     kind = "lint"
     phase = 90
-    pattern = Op("DequantizeLinear", name="dq")
     cost = 3
     rewrites_on = ("lint",)
 
     def find(self, state):
         """Every DequantizeLinear of an INT32 tensor (folded or fused ones included)."""
+        # find, not a pattern: the parser sees every node, also the INT32 bias's
+        # DequantizeLinear that constant folding absorbed, and a pattern anchors on live
+        # layers only (the layer state and rule level "node" both skip absorbed nodes).
         graph = state.graph
         for node in graph.nodes.values():
             if node.op_type == "DequantizeLinear" and node.inputs and \
@@ -46,8 +47,7 @@ class QdqBiasInt32(Rule):
                 yield node_match(self, state, node, "dq")
 
     @check("bias-unquantized")
-    def bias(self, m, ctx):
-        dq = m.node("dq")
+    def bias(self, dq, ctx):
         graph, state = ctx.graph, ctx.state
         readers = [graph.nodes[n] for n in graph.consumers.get(dq.outputs[0], ())]
         layer = next((r for r in readers if r.op_type in WEIGHTED_OPS and len(r.inputs) > 2

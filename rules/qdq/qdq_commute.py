@@ -1,10 +1,9 @@
 """TRT406 qdq-commute."""
 
-from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import QDQ_COMMUTING, QDQ_NOT_COMMUTING
-from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, lone_layer, owned_dq_layer, qparams, quantized_readers, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, joining_quantizers, lone_layer, owned_dq_layer, qparams, quantized_readers, same_qparams
 
 
 class QdqCommute(Rule):
@@ -42,8 +41,6 @@ class QdqCommute(Rule):
     tags = ('int8', 'qdq-commuted')
     name = "qdq-commute"
     phase = 10
-    pattern = op.QuantizeLinear(Op(QDQ_COMMUTING, op.DequantizeLinear(Var("x")), name="phi"),
-                                name="q")
     host = "phi"
     cost = 2
     rewrites_on = ("predicted", "missed")
@@ -52,6 +49,11 @@ class QdqCommute(Rule):
     def find(self, state):
         """One match per lone data-movement layer with a dequantized data input and a
         quantized output."""
+        # find, not a pattern: a Concat moves every input (any number, each dequantized at
+        # graph level, joining when phi is its DQ's only reader), and every free
+        # QuantizeLinear reading phi's output with the first one's scale and zero_point
+        # joins: a variable fan-in and an unbounded set of sibling readers, which a pattern
+        # (a fixed tree walked up producer edges from one anchor) cannot say.
         graph = state.graph
         for layer in state.layers_of_kinds(QDQ_COMMUTING + QDQ_NOT_COMMUTING):
             if len(layer.nodes) != 1:
@@ -71,11 +73,9 @@ class QdqCommute(Rule):
                 if mine is not None and mine not in order:
                     layers[f"dq_{i}"] = mine
                     order.append(mine)
-            for q in qs:
-                mine = lone_layer(state, q.name)
-                if mine is not None and (q is qs[0] or same_qparams(state, qs[0], q)):
-                    layers["q" if q is qs[0] else f"q_{q.name}"] = mine
-                    order.append(mine)
+            for q, mine in joining_quantizers(state, outs[0]):
+                layers["q" if q is qs[0] else f"q_{q.name}"] = mine
+                order.append(mine)
             yield Match(self, layers, {"y": outs[0]}, order, state)
 
     @staticmethod

@@ -4,7 +4,7 @@ from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import POOLS
-from fusionlab.rules.common.qdq import dq_producer, lone_layer, owned_dq_layer, quantized_readers, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, joining_quantizers, owned_dq_layer, quantized_readers
 
 #: Pooling ops that keep max(abs(x)): TensorRT inserts the missing Q/DQ half around them.
 MAX_POOLS = ("MaxPool", "GlobalMaxPool")
@@ -44,39 +44,46 @@ class QdqInsert(Rule):
     tags = ('int8', 'qdq-commuted')
     name = "qdq-insert"
     phase = 55
-    pattern = Op(POOLS, op.DequantizeLinear(Var("x")), name="pool")
+    #: DQ -> pool with no QuantizeLinear reader, or float -> pool -> QuantizeLinear readers.
+    pattern = (Op(POOLS, op.DequantizeLinear(name="dq"), name="pool"),
+               Op(POOLS, Var("x"), name="pool"))
     host = "pool"
     cost = 2
     rewrites_on = ("predicted", "missed")
     fixes = ()
 
+    def accept(self, b, state):
+        """A lone pooling layer with exactly one side quantized: its DequantizeLinear (this
+        pooling its only reader) and no QuantizeLinear reader, or no DequantizeLinear (at
+        graph level: also none held by another layer) and only QuantizeLinear readers."""
+        pool = b.layers["pool"]
+        if len(pool.nodes) != 1:
+            return False
+        node = state.graph.nodes[pool.nodes[0]]
+        qs, others = quantized_readers(state, node.outputs[0])
+        if "dq" in b.layers:
+            dq = state.layer_node(b.layers["dq"])
+            return not qs and owned_dq_layer(state, dq, node.name) is b.layers["dq"]
+        return dq_producer(state, node.inputs[0]) is None and not others \
+            and bool(joining_quantizers(state, node.outputs[0]))
+
     def find(self, state):
         """One match per lone pooling layer with exactly one side quantized."""
-        graph = state.graph
-        for layer in state.layers_of_kinds(POOLS):
-            if len(layer.nodes) != 1:
-                continue
-            node = graph.nodes[layer.nodes[0]]
-            dq = dq_producer(state, node.inputs[0])
-            out = node.outputs[0]
-            qs, others = quantized_readers(state, out)
-            layers, order = {"pool": layer}, [layer]
-            if dq is not None and not qs:
-                mine = owned_dq_layer(state, dq, node.name)
-                if mine is None:
-                    continue
-                layers["dq"] = mine
-                order.append(mine)
-            elif dq is None and qs and not others:
-                for q in qs:
-                    mine = lone_layer(state, q.name)
-                    if mine is not None and (q is qs[0] or same_qparams(state, qs[0], q)):
-                        layers[f"q_{q.name}"] = mine
-                        order.append(mine)
-                if len(order) == 1:
-                    continue
+        # find, not a pattern: on the float -> pool -> Q side every free QuantizeLinear
+        # reading the output with the first one's scale and zero_point joins: an unbounded
+        # set of sibling readers, which a pattern (a tree walked up producer edges from
+        # one anchor) cannot say. The patterns and accept find the pooling and its DQ.
+        for m in super().find(state):
+            pool = m.layer("pool")
+            out = state.graph.nodes[pool.nodes[0]].outputs[0]
+            layers, order = {"pool": pool}, [pool]
+            if "dq" in m.layers:
+                layers["dq"] = m.layer("dq")
+                order.append(m.layer("dq"))
             else:
-                continue
+                for q, mine in joining_quantizers(state, out):
+                    layers[f"q_{q.name}"] = mine
+                    order.append(mine)
             yield Match(self, layers, {"y": out}, order, state)
 
     def describe(self, m):

@@ -1,16 +1,15 @@
 """TRT405 qdq-nonweighted."""
 
-from fusionlab.pattern import Op, Var, op
+from fusionlab.pattern import ANY
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import QDQ_COMMUTING, QDQ_INT8_OPS, QDQ_NOT_COMMUTING, QDQ_OPS, WEIGHTED_KINDS
-from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, lone_layer, owned_dq_layer, q_producer, qparams, quantized_readers, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, extra_readers_reason, joining_quantizers, lone_layer, owned_dq_layer, q_producer, qparams, quantized_readers
 from fusionlab.rules.common.shapes import live_readers
 
 #: Layers this rule never anchors on: Q/DQ themselves, weighted layers (TRT403), the
 #: data-movement ops of TRT406 qdq-commute, constants.
 SKIP = QDQ_OPS + WEIGHTED_KINDS + QDQ_COMMUTING + QDQ_NOT_COMMUTING + ("Constant",)
-#: Layers already computing in INT8 after a Q/DQ rule.
 
 
 class QdqNonweighted(Rule):
@@ -56,17 +55,18 @@ class QdqNonweighted(Rule):
     tags = ('int8', 'int8-nonweighted')
     name = "qdq-nonweighted"
     phase = 55
-    pattern = op.QuantizeLinear(Op(QDQ_INT8_OPS, op.DequantizeLinear(Var("x")), name="node"),
-                                name="q")
     host = "node"
     cost = 3
 
     def find(self, state):
         """One match per node with a dequantized input and a quantized output."""
+        # find, not a pattern: the node has any number of non-constant inputs and each one
+        # reads a DequantizeLinear at graph level (also one another layer holds, which then
+        # does not join), and every free QuantizeLinear reading the output with the first
+        # one's scale and zero_point joins: a variable fan-in and an unbounded set of sibling
+        # readers, which a pattern (a fixed tree walked up producer edges) cannot say.
         graph = state.graph
-        for layer in state.live_layers():
-            if state.candidates is not None and id(layer) not in state.candidates:
-                continue  # a later round: only layers downstream of the last changes
+        for layer in state.layers_of_kinds((ANY,)):
             if layer.kind in SKIP or "int8" in layer.tags:
                 continue
             outs = state.layer_outputs(layer)
@@ -91,12 +91,9 @@ class QdqNonweighted(Rule):
                     if before is not None:
                         layers[f"q_in_{i}"] = before
                         order.append(before)
-            first = qs[0]
-            for q in qs:
-                mine = lone_layer(state, q.name)
-                if mine is not None and (q is first or same_qparams(state, first, q)):
-                    layers["q" if q is first else f"q_{q.name}"] = mine
-                    order.append(mine)
+            for q, mine in joining_quantizers(state, outs[0]):
+                layers["q" if q is qs[0] else f"q_{q.name}"] = mine
+                order.append(mine)
             if "q" not in layers:
                 continue
             yield Match(self, layers, {"y": outs[0]}, order, state)

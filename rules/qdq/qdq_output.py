@@ -1,10 +1,9 @@
 """TRT404 qdq-output."""
 
-from fusionlab.pattern import Op, op
+from fusionlab.pattern import ANY, Op, op
 from fusionlab.rule import Match, Rule, check
 
-from fusionlab.rules.common.ops import WEIGHTED_KINDS
-from fusionlab.rules.common.qdq import dq_producer, is_int8_layer, lone_layer, qparams, quantized_readers, residual_inputs, same_qparams
+from fusionlab.rules.common.qdq import dq_producer, joining_quantizers, qparams, quantized_readers, residual_inputs, same_qparams
 
 
 class QdqOutput(Rule):
@@ -39,32 +38,36 @@ class QdqOutput(Rule):
     code = "TRT404"
     name = "qdq-output"
     phase = 55
-    pattern = op.QuantizeLinear(Op(WEIGHTED_KINDS, name="conv"), name="q")
+    pattern = op.QuantizeLinear(Op(ANY, tagged="int8-weighted", name="conv"), name="q")
     host = "conv"
     cost = 3
+
+    def accept(self, b, state):
+        """A lone QuantizeLinear; on classic TensorRT, a layer without a float residual
+        operand (its output is then float: TRT409); TensorRT-RTX quantizes it anyway."""
+        if len(b.layers["q"].nodes) != 1:
+            return False
+        if state.ctx is not None and state.ctx.target == "tensorrt-rtx":
+            return True
+        return all(dq_producer(state, r) is not None for _, r in residual_inputs(state, b.layers["conv"]))
 
     def find(self, state):
         """One match per (INT8 layer, quantized output tensor): the layer and every free
         QuantizeLinear reading that tensor with the first one's scale and zero_point."""
-        graph = state.graph
+        # find, not a pattern: every free QuantizeLinear reading the layer's output with the
+        # first one's scale and zero_point joins (TensorRT merges identical quantizations):
+        # an unbounded set of sibling readers of one tensor, which a pattern (a tree walked
+        # up producer edges from one anchor) cannot say. The pattern finds the first.
         seen = set()
-        for q_layer in state.layers_of_kinds(("QuantizeLinear",)):
-            if len(q_layer.nodes) != 1:
-                continue
-            q = graph.nodes[q_layer.nodes[0]]
+        for m in super().find(state):
+            conv, q_layer, q = m.layer("conv"), m.layer("q"), m.node("q")
             t = state.resolve(q.inputs[0])
-            conv = state.producer_layer(t)
-            if conv is None or not is_int8_layer(conv) or (id(conv), t) in seen:
+            if (id(conv), t) in seen:
                 continue
             seen.add((id(conv), t))
-            rtx = state.ctx is not None and state.ctx.target == "tensorrt-rtx"
-            if not rtx and any(dq_producer(state, r) is None for _, r in residual_inputs(state, conv)):
-                continue  # float residual: float output (TRT409); TensorRT-RTX quantizes it anyway
-            qs, _ = quantized_readers(state, t)
             layers, order = {"conv": conv, "q": q_layer}, [conv, q_layer]
-            for other in qs:
-                extra = lone_layer(state, other.name)
-                if other.name != q.name and extra is not None and same_qparams(state, q, other):
+            for other, extra in joining_quantizers(state, t, first=q):
+                if other.name != q.name:
                     layers[f"q_{other.name}"] = extra
                     order.append(extra)
             yield Match(self, layers, {"y": t}, order, state)

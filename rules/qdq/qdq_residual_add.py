@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Match, Rule, check
 
 from fusionlab.rules.common.ops import CONVS, WEIGHTED_KINDS
@@ -54,13 +53,18 @@ class QdqResidualAdd(Rule):
     name = "qdq-residual-add"
     phase = 55
     targets = ("tensorrt",)
-    pattern = op.Add(Op(CONVS, name="conv"), op.DequantizeLinear(Var("other"),
-                                                                           name="dq"), name="add")
     host = "conv"
     cost = 3
     rewrites_on = ("missed",)
 
     def find(self, state):
+        """Residual Adds inside INT8 convolution layers, then Adds split from a convolution
+        by a Q -> DQ pair."""
+        # find, not a pattern: the Add is a member of the fused ``conv + add`` layer, whose
+        # inputs are its host's (the convolution's), so no pattern on the layer state
+        # reaches the residual operand; the split Adds are read at graph level (an Add in
+        # any layer but an INT8 convolution, its Q/DQ wherever they ended), reported as
+        # missed on the nodes alone so that the diagnostic is the same in every round.
         yield from self._fused_adds(state)
         yield from self._split_adds(state)
 

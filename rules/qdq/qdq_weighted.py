@@ -3,11 +3,11 @@
 import numpy as np
 from onnx import TensorProto
 
-from fusionlab.pattern import Op, Var, op
-from fusionlab.rule import Match, Rule, check
+from fusionlab.pattern import Op, Opt, Through, Var, op
+from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.ops import CONVS, QDQ_OPS, WEIGHTED_OPS
-from fusionlab.rules.common.qdq import dq_producer, dtype_name, fmt_values, is_depthwise_conv, is_int8_layer, lone_layer, owned_dq_layer, q_producer, qdq_zero_point, weight_dq, weight_is_constant
+from fusionlab.rules.common.qdq import dq_producer, dtype_name, fmt_values, is_depthwise_conv, lone_layer, owned_dq_layer, q_producer, qdq_zero_point, weight_dq, weight_is_constant
 from fusionlab.rules.common.shapes import live_readers
 
 #: Weight types TensorRT quantizes weights to (INT8; INT4 and FP8 in newer releases).
@@ -65,38 +65,42 @@ class QdqWeighted(Rule):
     tags = ('int8', 'int8-weighted')
     name = "qdq-weighted"
     phase = 15
-    pattern = Op(WEIGHTED_OPS, op.DequantizeLinear(Var("x"), name="dq_input"), Var("w"),
-                 name="conv")
+    #: input 0 from a DequantizeLinear (the layer it is, when this layer may take it, with
+    #: TensorRT-RTX's padding QuantizeLinear in front; else any tensor: ``accept`` then
+    #: finds the DQ at graph level); the weight through its own Q/DQ layers.
+    pattern = Op(WEIGHTED_OPS,
+                 op.DequantizeLinear(Opt(op.QuantizeLinear(Var(), name="q_input")), name="dq_input")
+                 | Var(),
+                 Through(QDQ_OPS, Var(), max_hops=2, name="weight", join=True),
+                 name="conv", untagged="int8-weighted", where=lambda n: n.op_type in WEIGHTED_OPS)
     host = "conv"
     cost = 3
 
-    def find(self, state):
-        """One match per weighted layer whose input 0 comes from a DequantizeLinear (graph
-        level: also a DQ with other readers); the DQ joins only when this layer is its
-        only reader, the weight's Q/DQ when this layer is their only reader."""
+    def accept(self, b, state):
+        """Input 0 comes from a DequantizeLinear (graph level: also a DQ with other readers,
+        which then stays apart) and the weight is constant (also behind Q/DQ). The input DQ
+        binds exactly when this layer is its only reader, TensorRT-RTX's padding
+        QuantizeLinear exactly when ``_rtx_padding_q`` holds, and each weight Q/DQ on the
+        path only when this layer is its only reader."""
+        layer = b.layers["conv"]
+        if layer.host is None:
+            return False
+        conv = state.graph.nodes[layer.host]
+        dq = dq_producer(state, conv.inputs[0])
+        if dq is None or not weight_is_constant(state, conv.inputs[1]):
+            return False
+        mine = owned_dq_layer(state, dq, conv.name)
+        if b.layers.get("dq_input") is not mine:
+            return False
+        if mine is not None and b.layers.get("q_input") is not self._rtx_padding_q(state, conv, dq):
+            return False
         graph = state.graph
-        for layer in state.layers_of_kinds(WEIGHTED_OPS):
-            if layer.host is None or is_int8_layer(layer):
-                continue
-            conv = graph.nodes[layer.host]
-            if conv.op_type not in WEIGHTED_OPS or len(conv.inputs) < 2 or not conv.inputs[1]:
-                continue
-            dq = dq_producer(state, conv.inputs[0])
-            if dq is None or not weight_is_constant(state, conv.inputs[1]):
-                continue
-            layers, order = {"conv": layer}, [layer]
-            mine = owned_dq_layer(state, dq, conv.name)
-            if mine is not None:
-                layers["dq_input"] = mine
-                order.append(mine)
-            for i, extra in enumerate(self._weight_chain(state, conv.inputs[1])):
-                layers[f"weight_{i}"] = extra
-                order.append(extra)
-            padding = self._rtx_padding_q(state, conv, dq) if mine is not None else None
-            if padding is not None:
-                layers["q_input"] = padding
-                order.append(padding)
-            yield Match(self, layers, {"x": dq.inputs[0], "w": conv.inputs[1]}, order, state)
+        return all(len(p.nodes) == 1 and len(graph.consumers.get(graph.nodes[p.nodes[0]].outputs[0], ())) == 1
+                   for p in b.paths.get("weight", ()))
+
+    def prefer(self, b, state):
+        """The longest weight path: every weight Q/DQ this layer may take joins."""
+        return len(b.paths.get("weight", ()))
 
     @staticmethod
     def _rtx_padding_q(state, conv, dq):
@@ -116,20 +120,6 @@ class QdqWeighted(Rule):
                 or state.resolve(q.inputs[0]) not in state.graph.inputs:
             return None  # a QuantizeLinear after a layer runs in that layer's epilogue (TRT410)
         return lone_layer(state, q.name)
-
-    @staticmethod
-    def _weight_chain(state, tensor):
-        """Live lone layers of the Q/DQ nodes between the weight constant and the layer."""
-        found, t = [], state.resolve(tensor)
-        for _ in range(2):
-            node = state.graph.node_of(t)
-            if node is None or node.op_type not in QDQ_OPS:
-                break
-            layer = lone_layer(state, node.name)
-            if layer is not None and len(state.graph.consumers.get(node.outputs[0], ())) == 1:
-                found.append(layer)
-            t = state.resolve(node.inputs[0])
-        return found
 
     def describe(self, m):
         conv = m.node("conv")

@@ -3,7 +3,6 @@
 import numpy as np
 from onnx import TensorProto
 
-from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.ops import QDQ_OPS
@@ -43,19 +42,21 @@ class QdqZeroPoint(Rule):
     name = "qdq-zero-point"
     kind = "lint"
     phase = 90
-    pattern = Op(QDQ_OPS, name="q")
     cost = 3
 
     def find(self, state):
         """Every Q/DQ node of the graph, whatever layer it ended in (a weight's DQ is
         folded, an activation's DQ fused into a convolution: the parser saw them all)."""
+        # find, not a pattern: the parser sees every node, also the ones constant folding
+        # or an erasure (TRT408) absorbed, and a pattern anchors on live layers only (the
+        # layer state and the graph as written, rule level "node", both skip absorbed nodes).
         for node in state.graph.nodes.values():
             if node.op_type in QDQ_OPS and node.domain in ("", "ai.onnx"):
                 yield node_match(self, state, node, "q")
 
     @check("zero-point-is-zero")
-    def zero(self, m, ctx):
-        node = m.node("q")
+    def zero(self, q, ctx):
+        node = q
         value, dtype, tensor = qdq_zero_point(ctx.state, node)
         if value is None:
             return None
@@ -69,8 +70,8 @@ class QdqZeroPoint(Rule):
                 "symmetrically")
 
     @check("zero-point-int8")
-    def int8(self, m, ctx):
-        node = m.node("q")
+    def int8(self, q, ctx):
+        node = q
         value, dtype, tensor = qdq_zero_point(ctx.state, node)
         if tensor is None or dtype is None or dtype in SIGNED_TYPES:
             return None

@@ -141,3 +141,22 @@ def test_tensorrt_rtx_puts_the_input_q_of_a_depthwise_conv_in_its_layer():
                group=32)
     rtx = analyze(g.model([y]), target="tensorrt-rtx")
     assert rtx.layer_of("dw").nodes == ("q_in", "dq_in", "dw_wdq", "dw")
+
+
+def test_a_shared_float_weight_behind_q_dq_stays_apart_without_a_layer_cycle():
+    # const -> w_q -> w_dq, w_dq read by two convolutions: w_dq stays its own layer, and so
+    # does w_q behind it (inside conv_a's layer it would leave the layer through w_dq and
+    # come back: a cyclic layer graph, which the engine refuses). The hand walk this rule
+    # had took w_q alone and raised CyclicMerge here.
+    g = GraphBuilder()
+    x = dq(g, q(g, g.input("x", [1, 8, 8, 8]), "q_in"), "dq_in")
+    w = g.const(g.rng.standard_normal([8, 8, 1, 1]).astype(np.float32))
+    w = dq(g, q(g, w, "w_q", scale=0.02), "w_dq", scale=0.02)
+    a = g.node("Conv", [x, w], name="conv_a")
+    b = g.node("Conv", [x, w], name="conv_b")
+    report = analyze(g.model([a, b]), precision="int8")
+    assert report.layer_of("w_q").nodes == ("w_q",)
+    assert report.layer_of("w_dq").nodes == ("w_dq",)
+    for conv in ("conv_a", "conv_b"):
+        assert report.layer_of(conv).nodes == (conv,) and "TRT403" in report.layer_of(conv).rules
+    assert len(diagnostics(report, "TRT403", "predicted")) == 2
