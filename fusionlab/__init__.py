@@ -18,6 +18,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from fusionlab.lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 #: public name -> module that defines it (loaded on first access).
@@ -38,17 +40,7 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fusionlab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 class _CheckoutRules(importlib.abc.MetaPathFinder):

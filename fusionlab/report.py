@@ -133,14 +133,8 @@ def render_text(report: Report, console) -> None:
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     for title, rows in (("Missed fusions (most costly first)", missed), ("Lints", lints)):
-        if not rows:
-            continue
-        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        for col in ("code", "rule", "check", "nodes", "reason"):
-            table.add_column(col, overflow="fold")
-        for d in rows:
-            table.add_row(d.code, d.rule, d.check or "", _short(d.nodes), d.reason)
-        console.print(table)
+        if rows:
+            console.print(findings_table(title, rows))
     table = Table(title="Predicted engine layers", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("layer", overflow="fold")
@@ -151,7 +145,22 @@ def render_text(report: Report, console) -> None:
     console.print(table)
 
 
-def _short(nodes: tuple[str, ...], limit: int = 4) -> str:
+def findings_table(title: str, rows):
+    """A ``rich.table.Table`` of findings (code, rule, check, nodes, reason): diagnostics,
+    or a rewrite's refusals, which carry the same fields."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    for col in ("code", "rule", "check", "nodes", "reason"):
+        table.add_column(col, overflow="fold")
+    for d in rows:
+        table.add_row(d.code, d.rule, d.check or "", short_nodes(d.nodes), d.reason)
+    return table
+
+
+def short_nodes(nodes, limit: int = 4) -> str:
+    """``a, b, c, d, ... (+n)``: at most ``limit`` node names, then how many more."""
+    nodes = tuple(nodes)
     if len(nodes) <= limit:
         return ", ".join(nodes)
     return ", ".join(nodes[:limit]) + f", ... (+{len(nodes) - limit})"

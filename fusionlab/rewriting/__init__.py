@@ -21,7 +21,7 @@ first use (PEP 562), so importing this package imports neither onnx nor numpy.
 
 from __future__ import annotations
 
-import importlib
+from fusionlab.lazy import lazy_exports
 
 #: public name -> the submodule that defines it.
 _LAZY = {
@@ -38,14 +38,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fusionlab.rewriting' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from fusionlab.report import findings_table, short_nodes
 from fusionlab.rewriting.report import BuildCount, RewriteReport
 
 
@@ -64,26 +65,9 @@ def render_rewrite(report: RewriteReport, console, *, output: str | None = None,
         for col in ("round", "pass", "code", "nodes", "change"):
             table.add_column(col, overflow="fold")
         for c in report.changes:
-            table.add_row(str(c.round), c.pass_name, c.code, _short(c.nodes), c.description)
+            table.add_row(str(c.round), c.pass_name, c.code, short_nodes(c.nodes), c.description)
         console.print(table)
     if report.refused:
-        table = Table(title="Not rewritten: fixing these would change the math", title_justify="left")
-        for col in ("code", "rule", "check", "nodes", "reason"):
-            table.add_column(col, overflow="fold")
-        for r in report.refused:
-            table.add_row(r.code, r.rule, r.check or "", _short(r.nodes), r.reason)
-        console.print(table)
+        console.print(findings_table("Not rewritten: fixing these would change the math", report.refused))
     if a.missed:
-        table = Table(title="Missed fusions left", title_justify="left")
-        for col in ("code", "rule", "check", "nodes", "reason"):
-            table.add_column(col, overflow="fold")
-        for d in a.missed:
-            table.add_row(d.code, d.rule, d.check or "", _short(d.nodes), d.reason)
-        console.print(table)
-
-
-def _short(nodes, limit: int = 4) -> str:
-    nodes = tuple(nodes)
-    if len(nodes) <= limit:
-        return ", ".join(nodes)
-    return ", ".join(nodes[:limit]) + f", ... (+{len(nodes) - limit})"
+        console.print(findings_table("Missed fusions left", a.missed))

@@ -72,7 +72,7 @@ class QdqBiasInt32(Rule):
         """Replace the INT32 DequantizeLinear by the float constant it computes
         (``fusionlab rewrite``): ``(b - zero_point) * scale`` in the scale's dtype, as
         ONNX Runtime computes it: exact, and TensorRT's parser then accepts the model."""
-        from fusionlab.rewriting import CannotRewrite, constant, constant_value, node_of
+        from fusionlab.rewriting import CannotRewrite, bypass, constant, constant_value, node_of
 
         dq = node_of(graph, m.node("dq").name)
         x, scale, zp, axis = dq.inputs[0], dq.inputs[1], (dq.inputs[2] if len(dq.inputs) > 2 else None), \
@@ -92,10 +92,5 @@ class QdqBiasInt32(Rule):
             sv, zv = sv.reshape(shape), (zv.reshape(shape) if zv.size > 1 else zv)
         value = (xv.astype(np.int64) - zv.astype(np.int64)).astype(sv.dtype) * sv
         const = constant(graph, f"{x.name}_dequantized", value.astype(sv.dtype))
-        for reader in list(out.outputs):
-            for i, t in enumerate(reader.inputs):
-                if t is out:
-                    reader.inputs[i] = const
-        dq.outputs.clear()
-        dq.inputs.clear()
+        bypass(dq, const)
         return f"replaced {dq.name} (INT32 {x.name}) by the float bias it computes"
