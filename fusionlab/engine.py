@@ -447,10 +447,24 @@ class _Findings:
     def __init__(self):
         self.diags: dict[tuple, Diagnostic] = {}
         self.matches: dict[tuple, Match] = {}
+        #: (rule code, node) -> key of the "predicted" finding of that rule holding the node
+        self._predicted: dict[tuple[str, str], tuple] = {}
 
     def add(self, m: Match, status: str, slug: str | None, reason: str, nodes=None) -> None:
+        """Record a finding. A "predicted" finding replaces the rule's earlier predicted
+        findings whose nodes it covers (a chain that grew over rounds is one finding, so
+        findings stay linear in the graph, not quadratic), except for rules that rewrite
+        on "predicted": their rewrite acts on each step's match."""
         nodes = m.nodes if nodes is None else nodes
         key = (m.rule.code, frozenset(nodes), slug)
+        if status == "predicted" and "predicted" not in m.rule.rewrites_on:
+            code = m.rule.code
+            for n in nodes:
+                old = self._predicted.get((code, n))
+                if old is not None and old != key and old in self.diags and old[1] <= key[1]:
+                    del self.diags[old]
+                    del self.matches[old]
+                self._predicted[(code, n)] = key
         self.matches[key] = m
         self.diags[key] = Diagnostic(m.rule.code, m.rule.name, status, nodes, slug, reason, m.rule.cost)
 

@@ -122,3 +122,33 @@ def test_a_dangling_citation_is_reported(tmp_path, monkeypatch):
     assert dangling(src) == ["rule.py:1: docs/FUSIONS.md#l1norm: no heading with that anchor in docs/FUSIONS.md",
                              "rule.py:1: docs/MISSING.md: no such file",
                              "rule.py:2: README.md: no such file"]
+
+
+def _layout_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("\n## Layout")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else None]
+
+
+def test_readme_layout_names_every_module_and_package():
+    """README's Layout lists every fusionlab module, subpackage and rule family."""
+    names = set(re.findall(r"`([^`]+)`", _layout_section()))
+    expected = {p.name for p in ROOT.joinpath("fusionlab").iterdir()
+                if (p.suffix == ".py" and p.name != "__init__.py") or (p.is_dir() and (p / "__init__.py").exists())}
+    for pkg in ("rewriting", "verification", "trt", "trt/artifacts"):
+        expected |= {p.name for p in ROOT.joinpath("fusionlab", pkg).glob("*.py") if p.name != "__init__.py"}
+    families = {p.name for p in ROOT.joinpath("rules").iterdir() if (p / "__init__.py").exists()}
+    mentioned = {n.rstrip("/").split("/")[-1] for n in names}
+    missing = [m for m in sorted(expected | families)
+               if m not in mentioned and m.removesuffix(".py") not in mentioned]
+    assert not missing, f"README's Layout does not name {missing}"
+
+
+def test_readme_layout_names_nothing_that_is_not_there():
+    """Every file or folder README's Layout names exists in the repository."""
+    tree = {p.name for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts}
+    named = [n.rstrip("/").split("/")[-1] for n in re.findall(r"`([^`]+)`", _layout_section())
+             if re.fullmatch(r"[\w./-]+(\.py|\.md|\.json|/)", n)]
+    ghosts = sorted(n for n in named if n not in tree)
+    assert not ghosts, f"README's Layout names {ghosts}, which are not in the tree"

@@ -85,7 +85,9 @@ class ReluAfterFused(Rule):
 def test_a_fusion_that_a_merge_enables_happens_in_a_later_round():
     result = engine.run(_chain("Sigmoid", "Tanh", "Relu", "Relu"), rules=[SigmoidTanh, ReluAfterFused])
     assert _layers(result) == [["sigmoid0", "tanh1", "relu2", "relu3"]]
-    assert [d.code for d in result.diagnostics] == ["TST801", "TST804", "TST804"]
+    # relu2 joins in one round, relu3 in the next: one finding covers the grown layer
+    assert [d.code for d in result.diagnostics] == ["TST801", "TST804"]
+    assert set(result.diagnostics[1].nodes) >= {"relu2", "relu3"}
 
 
 def test_later_rounds_anchor_only_downstream_of_a_change(monkeypatch):
