@@ -18,6 +18,7 @@ from rich.console import Console
 
 from fusionlab.errors import FusionlabError, InputError
 from fusionlab.files import write_atomic
+from fusionlab.text import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Predict, verify and fix TensorRT layer fusions in ONNX models.")
@@ -187,10 +188,10 @@ def rewrite(
                                   shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
                                   allow_requantize=allow_requantize)
     except NotRunnable as exc:
-        print(f"fusionlab: warning: {exc.message}", file=sys.stderr)
+        print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
         raise
     for w in report.warnings:
-        print(f"fusionlab: warning: {w}", file=sys.stderr)
+        print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
     written = None
     if not dry_run and dest is not None and not (in_place and not report.changed):
         external = has_external_data(model) or new.ByteSize() > 1_800_000_000
@@ -210,11 +211,11 @@ def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
             sys.stdout.write(json_text)
         return
     if output:
-        console = Console(record=True, width=140, file=open(os.devnull, "w"))
+        console = Console(record=True, width=140, file=open(os.devnull, "w"), emoji=False)
         render(console)
         write_atomic(output, console.export_text())
     else:
-        render(Console())
+        render(Console(emoji=False))
 
 
 @app.command("rules")
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except FusionlabError as exc:
-        print(f"fusionlab: error: {exc.message}", file=sys.stderr)
+        print(f"fusionlab: error: {printable(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("fusionlab: interrupted", file=sys.stderr)
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # anything unexpected: one line, distinct code
         if os.environ.get("FUSIONLAB_DEBUG"):
             raise
-        print(f"fusionlab: internal error: {type(exc).__name__}: {exc} "
+        print(f"fusionlab: internal error: {type(exc).__name__}: {printable(exc)} "
               "(set FUSIONLAB_DEBUG=1 for a traceback)", file=sys.stderr)
         return INTERNAL_ERROR
 
