@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from fusionlab.errors import FusionlabError, InputError
-from fusionlab.files import write_atomic
+from fusionlab.files import check_outputs, write_atomic
 from fusionlab.text import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -69,6 +69,10 @@ def analyze(
     from fusionlab.analysis import analyze as run_analyze
     from fusionlab.report import render_text
 
+    if output is not None:
+        from fusionlab.graph import model_files
+
+        check_outputs({"-o/--output": output}, model_files(model))
     report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
                          select=_split(select), ignore=_split(ignore))
     _emit(fmt, output, report.dumps() + "\n", lambda c: render_text(report, c))
@@ -116,12 +120,18 @@ def verify(
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
+        check_outputs({"-o/--output": output})
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
                            timeout=timeout, shapes=shapes)
         _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
         return
     if model is None:
         raise InputError("verify needs MODEL (or --corpus DIR)")
+    from fusionlab.graph import model_files
+
+    check_outputs({"-o/--output": output, "--save-log": save_log, "--save-engine": save_engine,
+                   "--timing-cache": timing_cache},
+                  [*model_files(model), layer_info, log, profile])
     progress = None
     bar = None
     if not (layer_info or log) and fmt is Format.text and sys.stderr.isatty():
@@ -180,8 +190,14 @@ def rewrite(
         if not in_place and model.exists() and dest.exists() and dest.resolve() == model.resolve():
             raise InputError(f"{dest}: is the input model; pass --in-place to overwrite it")
         check_output_path(dest)
-    if report_file is not None:
-        check_output_path(report_file)
+    from fusionlab.graph import model_files
+
+    inputs = model_files(model)
+    outputs = {"-o/--output": None if dry_run else dest, "--report": report_file}
+    if dest is not None and not dry_run and (len(inputs) > 1 or in_place):
+        outputs["-o/--output's external data"] = dest.with_name(f"{dest.name}.data")
+    check_outputs(outputs, inputs,
+                  updates=("-o/--output", "-o/--output's external data") if in_place else ())
     try:
         new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
                                   passes=_split(passes), check=not no_check, allow_unchecked=dry_run,

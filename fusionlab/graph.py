@@ -375,3 +375,31 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True
     if infer:
         graph.infer_shapes()
     return graph
+
+
+def model_files(model: str | os.PathLike) -> list[Path]:
+    """The files a model on disk is made of: the ``.onnx`` file, then every external-data
+    file its initializers name (``location``, relative to the model's folder).
+
+    For the output policy (:func:`fusionlab.files.check_outputs`): an output must not
+    overwrite any of them. A file that is missing, special or not an ONNX model yields
+    just ``[model]`` (:func:`load_graph` reports the problem). Reads the model's protobuf
+    without its external data.
+    """
+    path = Path(model)
+    files = [path]
+    try:
+        if not path.is_file():
+            return files
+        proto = onnx.load_model(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - load_graph gives the real message later
+        return files
+    seen = set()
+    for tensor in proto.graph.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        if location and location not in seen:
+            seen.add(location)
+            files.append(path.parent / location)
+    return files
