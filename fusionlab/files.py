@@ -13,6 +13,11 @@ an input file, to an input model's external-data file, or to another output of t
 run; nor may it be an existing non-regular file (a device, FIFO, socket or directory),
 which :func:`os.replace` would replace or a write would block on.
 
+Read policy (:func:`check_readable`, called before a file is opened): an input must be
+an existing regular file (after symlinks; a FIFO would block the read forever, a device
+such as ``/dev/zero`` never ends) no larger than its kind's limit
+(:data:`MODEL_LIMIT` for an ``.onnx`` file, :data:`TEXT_LIMIT` for a log or JSON file).
+
 Standard library only (the TensorRT build worker's parent uses it).
 """
 
@@ -27,7 +32,54 @@ from pathlib import Path
 
 from fusionlab.errors import InputError
 
-__all__ = ["atomic_files", "check_outputs", "check_writable", "write_atomic"]
+__all__ = ["MODEL_LIMIT", "TEXT_LIMIT", "atomic_files", "check_outputs", "check_readable",
+           "check_writable", "write_atomic"]
+
+#: Largest ``.onnx`` file read, bytes (4 GiB; protobuf itself stops at 2 GiB, larger
+#: models keep their weights in external data).
+MODEL_LIMIT = 4 << 30
+#: Largest build log, layer-info or profile JSON read, bytes (256 MiB).
+TEXT_LIMIT = 256 << 20
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
+
+
+def check_readable(path: str | os.PathLike, limit: int, *, what: str = "file",
+                   error: type[InputError] = InputError) -> Path:
+    """Refuse (before opening it) an input that is not a regular file or is too large.
+
+    Args:
+        path: the file; symlinks are followed (``os.stat``).
+        limit: the largest size accepted, bytes (:data:`MODEL_LIMIT`, :data:`TEXT_LIMIT`).
+        what: what the file is, for the message (``"ONNX model"``, ``"log or JSON file"``).
+        error: the error class raised (:class:`InputError` or a subclass such as
+            :class:`~fusionlab.errors.ArtifactError`), both exit code 2.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        error: a NUL byte in the path; missing; a directory, FIFO, device or socket;
+            larger than ``limit``; ``stat`` fails.
+    """
+    if "\x00" in os.fspath(path):
+        raise error(f"{os.fspath(path)!r}: a path cannot contain a NUL byte")
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: is {_kind(st.st_mode)}, expected a regular file ({what}); refusing to read it")
+    if st.st_size > limit:
+        raise error(f"{path}: is {_size(st.st_size)}, larger than the {_size(limit)} limit for a {what}")
+    return path
 
 
 def _folder(path: Path) -> Path:

@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from fusionlab.errors import InputError
+from fusionlab.files import MODEL_LIMIT, check_readable
 
 #: Op domains TensorRT's ONNX parser knows (the default domain and its alias).
 KNOWN_DOMAINS = ("", "ai.onnx")
@@ -349,7 +350,8 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True
     External data is checked (present, inside the model's folder) but not read.
 
     Raises:
-        InputError: missing path, a directory, a file that is not an ONNX model
+        InputError: missing path, a directory, a FIFO, device or other special file, a
+            file over :data:`fusionlab.files.MODEL_LIMIT`, a file that is not an ONNX model
             (protobuf parse failure or no graph), a cycle, a tensor no node
             produces, missing or escaping external data.
     """
@@ -358,10 +360,9 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True
         proto = model
     else:
         path = Path(model)
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not an ONNX model file")
+        check_readable(path, MODEL_LIMIT, what="ONNX model")
         try:
             proto = onnx.load_model(str(path), load_external_data=False)
         except (DecodeError, RuntimeWarning, ValueError) as exc:
@@ -385,12 +386,17 @@ def model_files(model: str | os.PathLike) -> list[Path]:
     overwrite any of them. A file that is missing, special or not an ONNX model yields
     just ``[model]`` (:func:`load_graph` reports the problem). Reads the model's protobuf
     without its external data.
+
+    Raises:
+        InputError: the model is a FIFO, device or other special file, or too large
+            (:func:`fusionlab.files.check_readable`).
     """
     path = Path(model)
     files = [path]
+    if not path.exists() or path.is_dir():
+        return files
+    check_readable(path, MODEL_LIMIT, what="ONNX model")
     try:
-        if not path.is_file():
-            return files
         proto = onnx.load_model(str(path), load_external_data=False)
     except Exception:  # noqa: BLE001 - load_graph gives the real message later
         return files
