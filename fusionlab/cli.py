@@ -47,6 +47,13 @@ class FailOn(str, Enum):
     lint = "lint"
 
 
+def _timeout(value: float) -> float:
+    """typer callback of ``--timeout``: finite, 0 < t <= 1e6 s (fusionlab.trt.build.check_timeout)."""
+    from fusionlab.trt.build import check_timeout
+
+    return check_timeout(value, "--timeout")
+
+
 def _split(values: Optional[list[str]]) -> list[str] | None:
     if not values:
         return None
@@ -100,7 +107,7 @@ def verify(
     layer_info: Optional[Path] = typer.Option(None, "--layer-info", help="trtexec --exportLayerInfo JSON (no build)."),
     log: Optional[Path] = typer.Option(None, "--log", help="trtexec --verbose build log (no build)."),
     profile: Optional[Path] = typer.Option(None, "--profile", help="trtexec --exportProfile JSON."),
-    timeout: float = typer.Option(600.0, help="Seconds before a live build is killed."),
+    timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a live build is killed (0 < t <= 1e6)."),
     save_log: Optional[Path] = typer.Option(None, "--save-log", help="Write the live build's full log here."),
     save_engine: Optional[Path] = typer.Option(None, "--save-engine", help="Write the serialized engine here."),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="Classic TensorRT timing cache, reused across builds."),
@@ -170,7 +177,7 @@ def rewrite(
     no_check: bool = typer.Option(False, "--no-check", help="Skip the ONNX Runtime equivalence check (write unchecked)."),
     allow_requantize: bool = typer.Option(False, "--allow-requantize", help="Quantize a float residual with the scale of the quantizer that already reads it (TRT409; rounds values, not exact: needs --atol)."),
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
-    timeout: float = typer.Option(600.0, help="Seconds before a --verify build is killed."),
+    timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a --verify build is killed (0 < t <= 1e6)."),
     fmt: Format = typer.Option(Format.text, "--format", help="text report or JSON."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
 ) -> None:

@@ -41,6 +41,61 @@ SMALL_CONSTANT = 64
 SUBGRAPH_OPS = ("If", "Loop", "Scan")
 
 
+#: Attributes rules do arithmetic with, per op (default ONNX domain): name ->
+#: (AttributeProto type, smallest value allowed), from the ONNX operator specs
+#: (Conv, ConvTranspose: ``group`` >= 1, ``kernel_shape``/``strides``/``dilations`` >= 1,
+#: ``pads``/``output_padding`` >= 0).
+_CONV_ATTRS = {
+    "group": (onnx.AttributeProto.INT, 1),
+    "kernel_shape": (onnx.AttributeProto.INTS, 1),
+    "strides": (onnx.AttributeProto.INTS, 1),
+    "dilations": (onnx.AttributeProto.INTS, 1),
+    "pads": (onnx.AttributeProto.INTS, 0),
+}
+CHECKED_ATTRIBUTES: dict[str, dict[str, tuple[int, int]]] = {
+    "Conv": _CONV_ATTRS,
+    "ConvTranspose": {**_CONV_ATTRS, "output_padding": (onnx.AttributeProto.INTS, 0),
+                      "output_shape": (onnx.AttributeProto.INTS, 1)},
+}
+
+
+def _check_attributes(model: str, node: str, proto: onnx.NodeProto) -> None:
+    """Refuse a node whose :data:`CHECKED_ATTRIBUTES` have the wrong type or range.
+
+    Raises:
+        InputError: naming the model, the node, its op and the attribute, e.g. ``Conv
+            attribute group must be an integer >= 1, found 0``.
+    """
+    specs = CHECKED_ATTRIBUTES.get(proto.op_type) if proto.domain in ("", "ai.onnx") else None
+    if not specs:
+        return
+    for attribute in proto.attribute:
+        spec = specs.get(attribute.name)
+        if spec is None:
+            continue
+        kind, least = spec
+        where = f"{model}: node {node!r} ({proto.op_type})"
+        if attribute.type != kind:
+            found = onnx.AttributeProto.AttributeType.Name(attribute.type)
+            want = "an integer" if kind == onnx.AttributeProto.INT else "a list of integers"
+            raise InputError(f"{where}: attribute {attribute.name} must be {want}, found type {found}")
+        values = [attribute.i] if kind == onnx.AttributeProto.INT else list(attribute.ints)
+        bad = [v for v in values if v < least]
+        if bad:
+            shown = values[0] if kind == onnx.AttributeProto.INT else values
+            each = "" if kind == onnx.AttributeProto.INT else "each "
+            raise InputError(f"{where}: attribute {attribute.name} must be {each}an integer >= {least}, "
+                             f"found {shown}")
+    lists = {a.name: list(a.ints) for a in proto.attribute
+             if a.name in ("kernel_shape", "strides", "dilations", "pads")}
+    rank = len(lists.get("kernel_shape", [])) or len(lists.get("strides", [])) or len(lists.get("dilations", []))
+    for key, values in lists.items():
+        want = 2 * rank if key == "pads" else rank
+        if rank and len(values) != want:
+            raise InputError(f"{model}: node {node!r} ({proto.op_type}): attribute {key} has "
+                             f"{len(values)} values, expected {want} for {rank} spatial dims")
+
+
 @dataclass(eq=False)
 class Node:
     """One ONNX node.
@@ -122,6 +177,7 @@ class Graph:
                         f"{self.name}: node {name!r} ({proto.op_type}) reads tensor "
                         f"{tensor!r}, which no node, graph input or initializer produces"
                     )
+            _check_attributes(self.name, name, proto)
             attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
             node = Node(name, proto.op_type, proto.domain, tuple(proto.input),
                         tuple(proto.output), attrs, index, proto)

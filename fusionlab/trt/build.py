@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import operator
 import os
 import queue
@@ -194,12 +195,7 @@ def build(
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise InputError(f"model {str(path)!r} {what}")
-    try:
-        timeout = float(timeout)
-    except (TypeError, ValueError):
-        raise InputError(f"timeout must be a number of seconds, not {timeout!r}") from None
-    if not timeout > 0:
-        raise InputError(f"timeout must be positive, not {timeout:g}")
+    timeout = check_timeout(timeout)
     for option, value in (("--save-engine", save_engine), ("--timing-cache", timing_cache)):
         if value is not None and not Path(value).absolute().parent.is_dir():
             raise InputError(f"{option} {str(value)!r}: directory does not exist")
@@ -230,6 +226,28 @@ def build(
             if tmp.stat().st_size == 0:  # not written (a TensorRT-RTX timing cache)
                 tmp.unlink()
     return result
+
+
+#: Longest build timeout accepted, seconds (about 11.6 days); larger values overflow
+#: the waits of ``queue`` and ``subprocess`` (OverflowError on ``inf`` or ``1e300``).
+MAX_TIMEOUT = 1e6
+
+
+def check_timeout(timeout: object, option: str = "timeout") -> float:
+    """Return ``timeout`` as float seconds when it is finite and 0 < t <= :data:`MAX_TIMEOUT`.
+
+    Raises:
+        InputError: (exit code 2) not a number, NaN, infinite, zero, negative or above
+            the maximum; the message names ``option``.
+    """
+    try:
+        value = float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be a number of seconds, not {timeout!r}") from None
+    if math.isnan(value) or not 0 < value <= MAX_TIMEOUT:
+        raise InputError(f"{option} must be a finite number of seconds, more than 0 and at most "
+                         f"{MAX_TIMEOUT:g}, not {value:g}")
+    return value
 
 
 # --------------------------------------------------------------------------- internals
