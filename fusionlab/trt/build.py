@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -319,9 +320,11 @@ def _build_error(
 
 
 def _worker_env() -> dict[str, str]:
-    """The environment for the worker: unbuffered, so every message arrives as it is sent."""
+    """The environment for the worker: unbuffered, so every message arrives as it is
+    sent, and the parent's pid (the worker exits if it is no longer its parent)."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env["_FUSIONLAB_BUILD_PARENT"] = str(os.getpid())  # _build_worker.die_with_parent
     return env
 
 
@@ -331,9 +334,52 @@ def _reader(stream, messages: queue.Queue) -> None:
     messages.put(None)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
+#: Signals that end fusionlab while a worker runs; their handler kills the worker's
+#: process group first (SIGINT is KeyboardInterrupt, handled by the ``finally``).
+_FATAL_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+@contextmanager
+def _restoring(restore: Callable[[], None]):
+    try:
+        yield
+    finally:
+        restore()
+
+
+def _kill_on_signals(running: list[subprocess.Popen]) -> Callable[[], None]:
+    """Install SIGTERM/SIGHUP handlers that SIGKILL the process group of the worker in
+    ``running`` (appended once it is started, so no signal slips in between) and exit
+    with ``128 + signal`` (``SystemExit``, so ``finally`` blocks remove temp files);
+    returns the function restoring the previous handlers. A no-op outside the main
+    thread (Python only lets the main thread set handlers). SIGKILL of fusionlab
+    itself is covered by the worker (``PR_SET_PDEATHSIG``, see ``_build_worker``).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+
+    def handler(signum, frame):
+        for proc in running:
+            _kill_group(proc)
+        print(f"fusionlab: terminated by {signal.Signals(signum).name}; build worker killed",
+              file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    for sig in _FATAL_SIGNALS:
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # pragma: no cover - not settable here
+            pass
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -341,6 +387,12 @@ def _kill(proc: subprocess.Popen) -> None:
             proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    _kill_group(proc)
     try:
         proc.wait(timeout=_KILL_GRACE)
     except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
@@ -367,7 +419,10 @@ def _run_worker(
     deadline = start + timeout
     result: dict | None = None
     error: dict | None = None
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr_file:
+    running: list[subprocess.Popen] = []  # the worker, once started, for the signal handlers
+    restore = _kill_on_signals(running)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr_file, \
+            _restoring(restore):
         proc = subprocess.Popen(
             [sys.executable, str(_WORKER), json.dumps(request)],
             stdin=subprocess.DEVNULL,
@@ -379,6 +434,7 @@ def _run_worker(
             errors="replace",
             start_new_session=hasattr(os, "killpg"),
         )
+        running.append(proc)
         messages: queue.Queue = queue.Queue()
         reader = threading.Thread(target=_reader, args=(proc.stdout, messages), daemon=True)
         reader.start()
@@ -423,7 +479,7 @@ def _run_worker(
                 except subprocess.TimeoutExpired:
                     pass  # a result is in; a worker stuck in teardown is killed below
         finally:
-            # Also on KeyboardInterrupt or an exception raised by ``progress``.
+            # Also on KeyboardInterrupt, SIGTERM/SIGHUP or an exception raised by ``progress``.
             _kill(proc)
             reader.join(timeout=_KILL_GRACE)
             if proc.stdout is not None:
