@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 
 from fusionlab.errors import FusionlabError, InputError
-from fusionlab.files import write_atomic
+from fusionlab.files import check_outputs, write_atomic
+from fusionlab.text import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Predict, verify and fix TensorRT layer fusions in ONNX models.")
@@ -46,6 +47,13 @@ class FailOn(str, Enum):
     lint = "lint"
 
 
+def _timeout(value: float) -> float:
+    """typer callback of ``--timeout``: finite, 0 < t <= 1e6 s (fusionlab.trt.build.check_timeout)."""
+    from fusionlab.trt.build import check_timeout
+
+    return check_timeout(value, "--timeout")
+
+
 def _split(values: Optional[list[str]]) -> list[str] | None:
     if not values:
         return None
@@ -68,6 +76,10 @@ def analyze(
     from fusionlab.analysis import analyze as run_analyze
     from fusionlab.report import render_text
 
+    if output is not None:
+        from fusionlab.graph import model_files
+
+        check_outputs({"-o/--output": output}, model_files(model))
     report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
                          select=_split(select), ignore=_split(ignore))
     _emit(fmt, output, report.dumps() + "\n", lambda c: render_text(report, c))
@@ -95,7 +107,7 @@ def verify(
     layer_info: Optional[Path] = typer.Option(None, "--layer-info", help="trtexec --exportLayerInfo JSON (no build)."),
     log: Optional[Path] = typer.Option(None, "--log", help="trtexec --verbose build log (no build)."),
     profile: Optional[Path] = typer.Option(None, "--profile", help="trtexec --exportProfile JSON."),
-    timeout: float = typer.Option(600.0, help="Seconds before a live build is killed."),
+    timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a live build is killed (0 < t <= 1e6)."),
     save_log: Optional[Path] = typer.Option(None, "--save-log", help="Write the live build's full log here."),
     save_engine: Optional[Path] = typer.Option(None, "--save-engine", help="Write the serialized engine here."),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="Classic TensorRT timing cache, reused across builds."),
@@ -115,12 +127,18 @@ def verify(
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
+        check_outputs({"-o/--output": output})
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
                            timeout=timeout, shapes=shapes)
         _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
         return
     if model is None:
         raise InputError("verify needs MODEL (or --corpus DIR)")
+    from fusionlab.graph import model_files
+
+    check_outputs({"-o/--output": output, "--save-log": save_log, "--save-engine": save_engine,
+                   "--timing-cache": timing_cache},
+                  [*model_files(model), layer_info, log, profile])
     progress = None
     bar = None
     if not (layer_info or log) and fmt is Format.text and sys.stderr.isatty():
@@ -159,7 +177,7 @@ def rewrite(
     no_check: bool = typer.Option(False, "--no-check", help="Skip the ONNX Runtime equivalence check (write unchecked)."),
     allow_requantize: bool = typer.Option(False, "--allow-requantize", help="Quantize a float residual with the scale of the quantizer that already reads it (TRT409; rounds values, not exact: needs --atol)."),
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
-    timeout: float = typer.Option(600.0, help="Seconds before a --verify build is killed."),
+    timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a --verify build is killed (0 < t <= 1e6)."),
     fmt: Format = typer.Option(Format.text, "--format", help="text report or JSON."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
 ) -> None:
@@ -179,18 +197,24 @@ def rewrite(
         if not in_place and model.exists() and dest.exists() and dest.resolve() == model.resolve():
             raise InputError(f"{dest}: is the input model; pass --in-place to overwrite it")
         check_output_path(dest)
-    if report_file is not None:
-        check_output_path(report_file)
+    from fusionlab.graph import model_files
+
+    inputs = model_files(model)
+    outputs = {"-o/--output": None if dry_run else dest, "--report": report_file}
+    if dest is not None and not dry_run and (len(inputs) > 1 or in_place):
+        outputs["-o/--output's external data"] = dest.with_name(f"{dest.name}.data")
+    check_outputs(outputs, inputs,
+                  updates=("-o/--output", "-o/--output's external data") if in_place else ())
     try:
         new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
                                   passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
                                   shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
                                   allow_requantize=allow_requantize)
     except NotRunnable as exc:
-        print(f"fusionlab: warning: {exc.message}", file=sys.stderr)
+        print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
         raise
     for w in report.warnings:
-        print(f"fusionlab: warning: {w}", file=sys.stderr)
+        print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
     written = None
     if not dry_run and dest is not None and not (in_place and not report.changed):
         external = has_external_data(model) or new.ByteSize() > 1_800_000_000
@@ -210,11 +234,11 @@ def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
             sys.stdout.write(json_text)
         return
     if output:
-        console = Console(record=True, width=140, file=open(os.devnull, "w"))
+        console = Console(record=True, width=140, file=open(os.devnull, "w"), emoji=False)
         render(console)
         write_atomic(output, console.export_text())
     else:
-        render(Console())
+        render(Console(emoji=False))
 
 
 @app.command("rules")
@@ -253,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except FusionlabError as exc:
-        print(f"fusionlab: error: {exc.message}", file=sys.stderr)
+        print(f"fusionlab: error: {printable(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("fusionlab: interrupted", file=sys.stderr)
@@ -261,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # anything unexpected: one line, distinct code
         if os.environ.get("FUSIONLAB_DEBUG"):
             raise
-        print(f"fusionlab: internal error: {type(exc).__name__}: {exc} "
+        print(f"fusionlab: internal error: {type(exc).__name__}: {printable(exc)} "
               "(set FUSIONLAB_DEBUG=1 for a traceback)", file=sys.stderr)
         return INTERNAL_ERROR
 

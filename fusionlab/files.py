@@ -7,20 +7,79 @@ own folder, which then replaces the target (:func:`os.replace`, atomic on POSIX 
 Windows within one file system). A failed write removes the temp file and leaves the
 target as it was.
 
+Output policy (:func:`check_outputs`, called by every command before any work): an
+output path may not resolve (:func:`os.path.realpath`, so through symlinks and ``..``) to
+an input file, to an input model's external-data file, or to another output of the same
+run; nor may it be an existing non-regular file (a device, FIFO, socket or directory),
+which :func:`os.replace` would replace or a write would block on.
+
+Read policy (:func:`check_readable`, called before a file is opened): an input must be
+an existing regular file (after symlinks; a FIFO would block the read forever, a device
+such as ``/dev/zero`` never ends) no larger than its kind's limit
+(:data:`MODEL_LIMIT` for an ``.onnx`` file, :data:`TEXT_LIMIT` for a log or JSON file).
+
 Standard library only (the TensorRT build worker's parent uses it).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from fusionlab.errors import InputError
 
-__all__ = ["atomic_files", "check_writable", "write_atomic"]
+__all__ = ["MODEL_LIMIT", "TEXT_LIMIT", "atomic_files", "check_outputs", "check_readable",
+           "check_writable", "write_atomic"]
+
+#: Largest ``.onnx`` file read, bytes (4 GiB; protobuf itself stops at 2 GiB, larger
+#: models keep their weights in external data).
+MODEL_LIMIT = 4 << 30
+#: Largest build log, layer-info or profile JSON read, bytes (256 MiB).
+TEXT_LIMIT = 256 << 20
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
+
+
+def check_readable(path: str | os.PathLike, limit: int, *, what: str = "file",
+                   error: type[InputError] = InputError) -> Path:
+    """Refuse (before opening it) an input that is not a regular file or is too large.
+
+    Args:
+        path: the file; symlinks are followed (``os.stat``).
+        limit: the largest size accepted, bytes (:data:`MODEL_LIMIT`, :data:`TEXT_LIMIT`).
+        what: what the file is, for the message (``"ONNX model"``, ``"log or JSON file"``).
+        error: the error class raised (:class:`InputError` or a subclass such as
+            :class:`~fusionlab.errors.ArtifactError`), both exit code 2.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        error: a NUL byte in the path; missing; a directory, FIFO, device or socket;
+            larger than ``limit``; ``stat`` fails.
+    """
+    if "\x00" in os.fspath(path):
+        raise error(f"{os.fspath(path)!r}: a path cannot contain a NUL byte")
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: is {_kind(st.st_mode)}, expected a regular file ({what}); refusing to read it")
+    if st.st_size > limit:
+        raise error(f"{path}: is {_size(st.st_size)}, larger than the {_size(limit)} limit for a {what}")
+    return path
 
 
 def _folder(path: Path) -> Path:
@@ -31,19 +90,74 @@ def check_writable(path: str | os.PathLike) -> None:
     """Fail early (before any work) when ``path`` cannot be written.
 
     Raises:
-        InputError: the path is a folder; its folder is missing, not a folder, or not
-            writable.
+        InputError: the path holds a NUL byte; it is a folder or another existing
+            non-regular file (device, FIFO, socket); its folder is missing, not a folder,
+            or not writable.
     """
+    if "\x00" in os.fspath(path):
+        raise InputError(f"{os.fspath(path)!r}: a path cannot contain a NUL byte")
     path = Path(path)
     folder = _folder(path)
     if path.is_dir():
         raise InputError(f"{path}: is a directory; give the output file's name")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # missing (or a dangling symlink): a new file
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(f"{path}: is not a regular file ({_kind(mode)}); refusing to write over it")
     if not folder.exists():
         raise InputError(f"{path}: folder {str(folder)!r} does not exist")
     if not folder.is_dir():
         raise InputError(f"{path}: {str(folder)!r} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{path}: folder {str(folder)!r} is not writable")
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _real(path: str | os.PathLike) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
+                  inputs: Iterable[str | os.PathLike | None] = (), *,
+                  updates: Iterable[str] = ()) -> None:
+    """Apply the output policy (module doc) to one run, before any work.
+
+    Args:
+        outputs: option name (``"-o/--output"``, ``"--report"``...) -> output path, or
+            ``None`` when the option is not given.
+        inputs: every file the run reads (the model, its external-data files,
+            ``--layer-info``...); ``None`` entries are ignored.
+        updates: options whose file is read and rewritten on purpose (``--timing-cache``,
+            ``--in-place``): each may equal an input, never another output.
+
+    Raises:
+        InputError: (exit code 2) an output resolves to an input or to another output, or
+            fails :func:`check_writable`.
+    """
+    given = {opt: p for opt, p in outputs.items() if p is not None}
+    for p in given.values():
+        check_writable(p)
+    real_inputs = {_real(p): os.fspath(p) for p in inputs if p is not None}
+    updates = set(updates)
+    seen: dict[str, str] = {}
+    for opt, p in given.items():
+        real = _real(p)
+        if real in real_inputs and opt not in updates:
+            raise InputError(f"{opt} {os.fspath(p)}: is the input file {real_inputs[real]}; "
+                             "choose another output")
+        if real in seen:
+            raise InputError(f"{seen[real]} and {opt} name the same file {os.fspath(p)}; "
+                             "give each output its own file")
+        seen[real] = opt
 
 
 def _file_mode() -> int:

@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from fusionlab.errors import InputError
+from fusionlab.files import MODEL_LIMIT, check_readable
 
 #: Op domains TensorRT's ONNX parser knows (the default domain and its alias).
 KNOWN_DOMAINS = ("", "ai.onnx")
@@ -38,6 +39,61 @@ SUPPORTED_OPSETS = range(11, 22)
 SMALL_CONSTANT = 64
 #: Ops whose attributes hold subgraphs fusionlab does not analyze.
 SUBGRAPH_OPS = ("If", "Loop", "Scan")
+
+
+#: Attributes rules do arithmetic with, per op (default ONNX domain): name ->
+#: (AttributeProto type, smallest value allowed), from the ONNX operator specs
+#: (Conv, ConvTranspose: ``group`` >= 1, ``kernel_shape``/``strides``/``dilations`` >= 1,
+#: ``pads``/``output_padding`` >= 0).
+_CONV_ATTRS = {
+    "group": (onnx.AttributeProto.INT, 1),
+    "kernel_shape": (onnx.AttributeProto.INTS, 1),
+    "strides": (onnx.AttributeProto.INTS, 1),
+    "dilations": (onnx.AttributeProto.INTS, 1),
+    "pads": (onnx.AttributeProto.INTS, 0),
+}
+CHECKED_ATTRIBUTES: dict[str, dict[str, tuple[int, int]]] = {
+    "Conv": _CONV_ATTRS,
+    "ConvTranspose": {**_CONV_ATTRS, "output_padding": (onnx.AttributeProto.INTS, 0),
+                      "output_shape": (onnx.AttributeProto.INTS, 1)},
+}
+
+
+def _check_attributes(model: str, node: str, proto: onnx.NodeProto) -> None:
+    """Refuse a node whose :data:`CHECKED_ATTRIBUTES` have the wrong type or range.
+
+    Raises:
+        InputError: naming the model, the node, its op and the attribute, e.g. ``Conv
+            attribute group must be an integer >= 1, found 0``.
+    """
+    specs = CHECKED_ATTRIBUTES.get(proto.op_type) if proto.domain in ("", "ai.onnx") else None
+    if not specs:
+        return
+    for attribute in proto.attribute:
+        spec = specs.get(attribute.name)
+        if spec is None:
+            continue
+        kind, least = spec
+        where = f"{model}: node {node!r} ({proto.op_type})"
+        if attribute.type != kind:
+            found = onnx.AttributeProto.AttributeType.Name(attribute.type)
+            want = "an integer" if kind == onnx.AttributeProto.INT else "a list of integers"
+            raise InputError(f"{where}: attribute {attribute.name} must be {want}, found type {found}")
+        values = [attribute.i] if kind == onnx.AttributeProto.INT else list(attribute.ints)
+        bad = [v for v in values if v < least]
+        if bad:
+            shown = values[0] if kind == onnx.AttributeProto.INT else values
+            each = "" if kind == onnx.AttributeProto.INT else "each "
+            raise InputError(f"{where}: attribute {attribute.name} must be {each}an integer >= {least}, "
+                             f"found {shown}")
+    lists = {a.name: list(a.ints) for a in proto.attribute
+             if a.name in ("kernel_shape", "strides", "dilations", "pads")}
+    rank = len(lists.get("kernel_shape", [])) or len(lists.get("strides", [])) or len(lists.get("dilations", []))
+    for key, values in lists.items():
+        want = 2 * rank if key == "pads" else rank
+        if rank and len(values) != want:
+            raise InputError(f"{model}: node {node!r} ({proto.op_type}): attribute {key} has "
+                             f"{len(values)} values, expected {want} for {rank} spatial dims")
 
 
 @dataclass(eq=False)
@@ -121,6 +177,7 @@ class Graph:
                         f"{self.name}: node {name!r} ({proto.op_type}) reads tensor "
                         f"{tensor!r}, which no node, graph input or initializer produces"
                     )
+            _check_attributes(self.name, name, proto)
             attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
             node = Node(name, proto.op_type, proto.domain, tuple(proto.input),
                         tuple(proto.output), attrs, index, proto)
@@ -349,7 +406,8 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True
     External data is checked (present, inside the model's folder) but not read.
 
     Raises:
-        InputError: missing path, a directory, a file that is not an ONNX model
+        InputError: missing path, a directory, a FIFO, device or other special file, a
+            file over :data:`fusionlab.files.MODEL_LIMIT`, a file that is not an ONNX model
             (protobuf parse failure or no graph), a cycle, a tensor no node
             produces, missing or escaping external data.
     """
@@ -358,10 +416,9 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True
         proto = model
     else:
         path = Path(model)
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not an ONNX model file")
+        check_readable(path, MODEL_LIMIT, what="ONNX model")
         try:
             proto = onnx.load_model(str(path), load_external_data=False)
         except (DecodeError, RuntimeWarning, ValueError) as exc:
@@ -375,3 +432,36 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True
     if infer:
         graph.infer_shapes()
     return graph
+
+
+def model_files(model: str | os.PathLike) -> list[Path]:
+    """The files a model on disk is made of: the ``.onnx`` file, then every external-data
+    file its initializers name (``location``, relative to the model's folder).
+
+    For the output policy (:func:`fusionlab.files.check_outputs`): an output must not
+    overwrite any of them. A file that is missing, special or not an ONNX model yields
+    just ``[model]`` (:func:`load_graph` reports the problem). Reads the model's protobuf
+    without its external data.
+
+    Raises:
+        InputError: the model is a FIFO, device or other special file, or too large
+            (:func:`fusionlab.files.check_readable`).
+    """
+    path = Path(model)
+    files = [path]
+    if not path.exists() or path.is_dir():
+        return files
+    check_readable(path, MODEL_LIMIT, what="ONNX model")
+    try:
+        proto = onnx.load_model(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - load_graph gives the real message later
+        return files
+    seen = set()
+    for tensor in proto.graph.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        if location and location not in seen:
+            seen.add(location)
+            files.append(path.parent / location)
+    return files

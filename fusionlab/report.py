@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 
 from fusionlab.diagnostic import Diagnostic
+from fusionlab.text import markup
 
 
 @dataclass(frozen=True)
@@ -121,17 +122,21 @@ def select_diagnostics(diags: list[Diagnostic], select: list[str] | None,
 
 
 def render_text(report: Report, console) -> None:
-    """Print the readable terminal report on a ``rich.console.Console``."""
+    """Print the readable terminal report on a ``rich.console.Console``.
+
+    Model-derived strings go through :func:`fusionlab.text.markup`: no control character,
+    bidi control or rich markup from a node name reaches the console.
+    """
     from rich.table import Table
 
     missed, lints = report.missed, report.lints
     console.print(
-        f"[bold]{report.model}[/]  target {report.target}, precision {report.precision}, SM {report.sm}\n"
+        f"[bold]{markup(report.model)}[/]  target {markup(report.target)}, precision {markup(report.precision)}, SM {report.sm}\n"
         f"{report.nodes} ONNX nodes -> {len(report.layers)} predicted layers "
         f"({len(report.absorbed)} absorbed), [bold]{len(missed)} missed fusions[/], {len(lints)} lints"
     )
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {markup(note)}", highlight=False)
     for title, rows in (("Missed fusions (most costly first)", missed), ("Lints", lints)):
         if rows:
             console.print(findings_table(title, rows))
@@ -141,20 +146,21 @@ def render_text(report: Report, console) -> None:
     table.add_column("kind")
     table.add_column("rules")
     for i, layer in enumerate(report.layers):
-        table.add_row(str(i), layer.name, layer.kind, ",".join(layer.rules))
+        table.add_row(str(i), markup(layer.name), markup(layer.kind), markup(",".join(layer.rules)))
     console.print(table)
 
 
 def findings_table(title: str, rows):
     """A ``rich.table.Table`` of findings (code, rule, check, nodes, reason): diagnostics,
-    or a rewrite's refusals, which carry the same fields."""
+    or a rewrite's refusals, which carry the same fields. Every cell passes through
+    :func:`fusionlab.text.markup` (names are data, never markup or terminal codes)."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     for col in ("code", "rule", "check", "nodes", "reason"):
         table.add_column(col, overflow="fold")
     for d in rows:
-        table.add_row(d.code, d.rule, d.check or "", short_nodes(d.nodes), d.reason)
+        table.add_row(markup(d.code), markup(d.rule), markup(d.check or ""), markup(short_nodes(d.nodes)), markup(d.reason))
     return table
 
 

@@ -439,7 +439,34 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+PARENT_ENV = "_FUSIONLAB_BUILD_PARENT"
+
+
+def die_with_parent() -> None:
+    """Linux: ask the kernel to SIGKILL this worker when its parent dies
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)``, through ctypes), then exit at once if the
+    parent (its pid is in ``_FUSIONLAB_BUILD_PARENT``) is already gone, the race
+    prctl cannot cover. Elsewhere a no-op: the parent's signal handlers and its
+    ``finally`` kill the worker's process group instead.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+        return
+    expected = os.environ.get(PARENT_ENV)
+    if expected and expected.isdigit() and os.getppid() != int(expected):
+        os._exit(1)  # the parent died before prctl: nobody reads our results
+
+
 if __name__ == "__main__":
+    die_with_parent()  # first: before TensorRT's import, which takes seconds
     # Run by path: Python put this file's folder (fusionlab/trt) first on sys.path, where
     # build.py and artifacts/ would shadow any top-level module of those names.
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):

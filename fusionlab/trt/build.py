@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import operator
 import os
 import queue
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,12 +196,7 @@ def build(
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise InputError(f"model {str(path)!r} {what}")
-    try:
-        timeout = float(timeout)
-    except (TypeError, ValueError):
-        raise InputError(f"timeout must be a number of seconds, not {timeout!r}") from None
-    if not timeout > 0:
-        raise InputError(f"timeout must be positive, not {timeout:g}")
+    timeout = check_timeout(timeout)
     for option, value in (("--save-engine", save_engine), ("--timing-cache", timing_cache)):
         if value is not None and not Path(value).absolute().parent.is_dir():
             raise InputError(f"{option} {str(value)!r}: directory does not exist")
@@ -230,6 +227,28 @@ def build(
             if tmp.stat().st_size == 0:  # not written (a TensorRT-RTX timing cache)
                 tmp.unlink()
     return result
+
+
+#: Longest build timeout accepted, seconds (about 11.6 days); larger values overflow
+#: the waits of ``queue`` and ``subprocess`` (OverflowError on ``inf`` or ``1e300``).
+MAX_TIMEOUT = 1e6
+
+
+def check_timeout(timeout: object, option: str = "timeout") -> float:
+    """Return ``timeout`` as float seconds when it is finite and 0 < t <= :data:`MAX_TIMEOUT`.
+
+    Raises:
+        InputError: (exit code 2) not a number, NaN, infinite, zero, negative or above
+            the maximum; the message names ``option``.
+    """
+    try:
+        value = float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be a number of seconds, not {timeout!r}") from None
+    if math.isnan(value) or not 0 < value <= MAX_TIMEOUT:
+        raise InputError(f"{option} must be a finite number of seconds, more than 0 and at most "
+                         f"{MAX_TIMEOUT:g}, not {value:g}")
+    return value
 
 
 # --------------------------------------------------------------------------- internals
@@ -301,9 +320,11 @@ def _build_error(
 
 
 def _worker_env() -> dict[str, str]:
-    """The environment for the worker: unbuffered, so every message arrives as it is sent."""
+    """The environment for the worker: unbuffered, so every message arrives as it is
+    sent, and the parent's pid (the worker exits if it is no longer its parent)."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env["_FUSIONLAB_BUILD_PARENT"] = str(os.getpid())  # _build_worker.die_with_parent
     return env
 
 
@@ -313,9 +334,52 @@ def _reader(stream, messages: queue.Queue) -> None:
     messages.put(None)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
+#: Signals that end fusionlab while a worker runs; their handler kills the worker's
+#: process group first (SIGINT is KeyboardInterrupt, handled by the ``finally``).
+_FATAL_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+@contextmanager
+def _restoring(restore: Callable[[], None]):
+    try:
+        yield
+    finally:
+        restore()
+
+
+def _kill_on_signals(running: list[subprocess.Popen]) -> Callable[[], None]:
+    """Install SIGTERM/SIGHUP handlers that SIGKILL the process group of the worker in
+    ``running`` (appended once it is started, so no signal slips in between) and exit
+    with ``128 + signal`` (``SystemExit``, so ``finally`` blocks remove temp files);
+    returns the function restoring the previous handlers. A no-op outside the main
+    thread (Python only lets the main thread set handlers). SIGKILL of fusionlab
+    itself is covered by the worker (``PR_SET_PDEATHSIG``, see ``_build_worker``).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+
+    def handler(signum, frame):
+        for proc in running:
+            _kill_group(proc)
+        print(f"fusionlab: terminated by {signal.Signals(signum).name}; build worker killed",
+              file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    for sig in _FATAL_SIGNALS:
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # pragma: no cover - not settable here
+            pass
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -323,6 +387,12 @@ def _kill(proc: subprocess.Popen) -> None:
             proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    _kill_group(proc)
     try:
         proc.wait(timeout=_KILL_GRACE)
     except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
@@ -349,7 +419,10 @@ def _run_worker(
     deadline = start + timeout
     result: dict | None = None
     error: dict | None = None
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr_file:
+    running: list[subprocess.Popen] = []  # the worker, once started, for the signal handlers
+    restore = _kill_on_signals(running)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr_file, \
+            _restoring(restore):
         proc = subprocess.Popen(
             [sys.executable, str(_WORKER), json.dumps(request)],
             stdin=subprocess.DEVNULL,
@@ -361,6 +434,7 @@ def _run_worker(
             errors="replace",
             start_new_session=hasattr(os, "killpg"),
         )
+        running.append(proc)
         messages: queue.Queue = queue.Queue()
         reader = threading.Thread(target=_reader, args=(proc.stdout, messages), daemon=True)
         reader.start()
@@ -405,7 +479,7 @@ def _run_worker(
                 except subprocess.TimeoutExpired:
                     pass  # a result is in; a worker stuck in teardown is killed below
         finally:
-            # Also on KeyboardInterrupt or an exception raised by ``progress``.
+            # Also on KeyboardInterrupt, SIGTERM/SIGHUP or an exception raised by ``progress``.
             _kill(proc)
             reader.join(timeout=_KILL_GRACE)
             if proc.stdout is not None:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fusionlab.errors import FusionlabError, InputError
+from fusionlab.files import MODEL_LIMIT, check_readable
 from fusionlab.graph import load_graph
 from fusionlab.verification.result import Verification
 from fusionlab.verification.run import verify
@@ -51,7 +52,9 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     ONNX op types they join (e.g. ``Conv+Relu``).
 
     Raises:
-        InputError: ``corpus`` is not a folder or holds no ``.onnx`` file.
+        InputError: ``corpus`` is not a folder or holds no ``.onnx`` file; one of its
+            ``.onnx`` files is a FIFO, device or other special file, or too large
+            (:func:`fusionlab.files.check_readable`).
     """
     root = Path(corpus)
     if not root.is_dir():
@@ -59,6 +62,9 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     paths = sorted(root.rglob("*.onnx"))
     if not paths:
         raise InputError(f"{root}: no .onnx file in this folder")
+    for p in paths:  # a FIFO or device among the models would hang a worker: refuse the run
+        if not p.is_dir():
+            check_readable(p, MODEL_LIMIT, what="ONNX model")
     work = [(p, kwargs) for p in paths]
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:

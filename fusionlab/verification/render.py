@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from fusionlab.text import markup
 from fusionlab.verification.result import Verification
 
 
 def render_verification(v: Verification, console) -> None:
-    """Print the verification on a ``rich.console.Console``."""
+    """Print the verification on a ``rich.console.Console``; model-derived strings pass
+    through :func:`fusionlab.text.markup`."""
     s = v.comparison.score
     r = v.report
-    console.print(f"[bold]{r.model}[/]  target {r.target}; observed: {v.source} (mapping: {v.mapping})")
+    console.print(f"[bold]{markup(r.model)}[/]  target {markup(r.target)}; observed: {markup(v.source)} (mapping: {markup(v.mapping)})")
     console.print(f"predicted {len(r.layers)} layers, observed {len(v.observed)} engine layers; "
                   f"{len(v.comparison.builder_absorbed)} ONNX nodes in no engine layer")
     console.print(f"[bold]fused-edge score: precision {s.precision:.3f}, recall {s.recall:.3f}, "
                   f"F1 {s.f1:.3f}[/] over {s.edges} edges (tp {s.tp}, fp {s.fp}, fn {s.fn})")
     for w in v.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {markup(w)}", highlight=False)
     counts: dict[str, int] = {}
     for status, _, _ in v.comparison.fusions:
         counts[status] = counts.get(status, 0) + 1
-    console.print("predicted fusions: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    console.print("predicted fusions: " + markup(", ".join(f"{k} {n}" for k, n in sorted(counts.items()))))
     misses = [f for f in v.comparison.fusions if f[0] == "not-observed"]
     extra = [f for f in v.comparison.observed_fusions if f[0] == "not-predicted"]
     for title, rows in (("Predicted fusions the builder did not make", misses),
@@ -32,7 +34,7 @@ def render_verification(v: Verification, console) -> None:
         table.add_column("layer", overflow="fold")
         table.add_column("nodes", overflow="fold")
         for _, nodes, name in rows[:40]:
-            table.add_row(name, ", ".join(nodes))
+            table.add_row(markup(name), markup(", ".join(nodes)))
         if len(rows) > 40:
             table.add_row("...", f"{len(rows) - 40} more (use --format json)")
         console.print(table)
@@ -42,7 +44,8 @@ def render_verification(v: Verification, console) -> None:
         for col in ("code", "rule", "check", "ms", "%", "layers"):
             table.add_column(col, overflow="fold")
         for c in v.missed_costs:
-            table.add_row(c.code, c.rule, c.check or "", f"{c.ms:.4f}", f"{c.percent:.2f}", ", ".join(c.layers))
+            table.add_row(markup(c.code), markup(c.rule), markup(c.check or ""), f"{c.ms:.4f}", f"{c.percent:.2f}",
+                          markup(", ".join(c.layers)))
         console.print(table)
 
 
@@ -53,19 +56,19 @@ def render_corpus(result: dict, console) -> None:
         table.add_column(col, overflow="fold")
     for path, s in result["models"].items():
         if "error" in s:
-            table.add_row(path, "error", s["error"], "", "")
+            table.add_row(markup(path), "error", markup(s["error"]), "", "")
         else:
-            table.add_row(path, f"{s['f1']:.3f}", f"{s['precision']:.3f}", f"{s['recall']:.3f}", str(s["edges"]))
+            table.add_row(markup(path), f"{s['f1']:.3f}", f"{s['precision']:.3f}", f"{s['recall']:.3f}", str(s["edges"]))
     console.print(table)
     table = Table(title="Per rule", title_justify="left")
     for col in ("rule", "predicted", "confirmed", "not observed", "unverifiable"):
         table.add_column(col)
     for t in result["rules"]:
-        table.add_row(t.code, str(t.predicted), str(t.confirmed), str(t.not_observed), str(t.unverifiable))
+        table.add_row(markup(t.code), str(t.predicted), str(t.confirmed), str(t.not_observed), str(t.unverifiable))
     console.print(table)
     table = Table(title="Builder fusions no rule predicted (by op types)", title_justify="left")
     table.add_column("ops", overflow="fold")
     table.add_column("count")
     for sig, n in result["unpredicted"].items():
-        table.add_row(sig, str(n))
+        table.add_row(markup(sig), str(n))
     console.print(table)

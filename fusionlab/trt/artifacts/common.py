@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from fusionlab.errors import ArtifactError
+from fusionlab.files import TEXT_LIMIT, check_readable
 
 #: The classic TensorRT versions (major, minor) these parsers were checked against.
 CHECKED_TENSORRT = ((8, 0), (10, 16))
@@ -68,11 +69,7 @@ def _version_warning(source: str, version: str | None) -> str | None:
 
 def _read_text(source: str | os.PathLike[str]) -> str:
     """The text of a file, or an ArtifactError naming the file and the problem."""
-    path = Path(source)
-    if not path.exists():
-        raise ArtifactError(f"{path}: no such file")
-    if path.is_dir():
-        raise ArtifactError(f"{path}: is a directory, expected a file")
+    path = check_readable(source, TEXT_LIMIT, what="log or JSON file", error=ArtifactError)
     try:
         data = path.read_bytes()
     except OSError as exc:
