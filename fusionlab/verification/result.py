@@ -76,9 +76,13 @@ class Verification:
         unknown = len(self.comparison.unknown_nodes)
         if self.comparison.score.scored:
             return count, f"{count} ONNX nodes are in no engine layer (folded or absorbed by the builder)"
-        origin = "the build" if self.source.startswith("live") else self.source
+        paired = self.report.nodes - count
+        if paired:
+            return count, (f"no producer -> consumer edge joins two of the {paired} ONNX nodes the engine "
+                           f"names ({count} are in no engine layer)")
         named = (f"; the engine names {unknown} nodes this model does not have" if unknown
                  else "" if any(o.nodes for o in self.observed) else "; no engine layer names any ONNX node")
+        origin = "the engine" if self.source.startswith("live") else f"the {self.source}"
         return count, (f"{count} ONNX nodes have no engine layer naming them{named}: "
                        f"is {origin} from a build of this model?")
 
