@@ -452,7 +452,8 @@ class _Findings:
         nodes = m.nodes if nodes is None else nodes
         key = (m.rule.code, frozenset(nodes), slug)
         self.matches[key] = m
-        self.diags[key] = Diagnostic(m.rule.code, m.rule.name, status, nodes, slug, reason, m.rule.cost)
+        self.diags[key] = Diagnostic(m.rule.code, m.rule.name, status, nodes, slug, reason, m.rule.cost,
+                                     rejects=status == "lint" and m.rule.is_rejection(slug))
 
     def reported(self, m: Match) -> bool:
         """Whether a check of this match already failed (it is not evaluated again)."""
