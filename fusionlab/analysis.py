@@ -81,7 +81,7 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
         layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules)))
     pairs = [
         (Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
-                    names.get(d.nodes[0]) if d.nodes else None), m)
+                    names.get(d.nodes[0]) if d.nodes else None, d.rejects), m)
         for d, m in result.matches
     ]
     order = {n: node.index for n, node in graph.nodes.items()}

@@ -114,13 +114,14 @@ def verify(
     shapes: Optional[list[str]] = typer.Option(None, "--shape", help="Input shape for dynamic inputs, name:1x3x224x224."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
+    min_f1: Optional[float] = typer.Option(None, "--min-f1", min=0.0, max=1.0, help="Exit 1 when the fused-edge F1 is below this (or not scored)."),
     fmt: Format = typer.Option(Format.text, "--format"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
 ) -> None:
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
     import json
 
-    from fusionlab.verification import calibrate, corpus_json, render_corpus, render_verification
+    from fusionlab.verification import calibrate, corpus_exit_code, corpus_json, render_corpus, render_verification
     from fusionlab.verification import verify as run_verify
 
     tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
@@ -131,6 +132,9 @@ def verify(
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
                            timeout=timeout, shapes=shapes)
         _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
+        code = corpus_exit_code(result, min_f1)
+        if code:
+            raise typer.Exit(code)
         return
     if model is None:
         raise InputError("verify needs MODEL (or --corpus DIR)")
@@ -159,6 +163,9 @@ def verify(
         if bar is not None:
             bar.stop()
     _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
+    f1 = v.comparison.score.f1
+    if min_f1 is not None and (f1 is None or f1 < min_f1):
+        raise typer.Exit(1)
 
 
 @app.command()

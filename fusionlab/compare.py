@@ -16,7 +16,8 @@ Definitions (``O`` = the ONNX nodes named by any observed layer):
 * the *fused-edge score*: over producer -> consumer edges of the ONNX graph whose two
   nodes are both in ``O``, an edge is observed fused when one observed layer holds both
   nodes, predicted fused when one predicted layer holds both; precision, recall and F1
-  of the prediction over those edges (1.0 when there is nothing to get wrong).
+  of the prediction over those edges (1.0 when there is nothing to get wrong);
+  over 0 such edges the score is *not scored* (``None``), never 1.0.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ class ObservedLike(Protocol):
 
 @dataclass
 class EdgeScore:
-    """Precision / recall / F1 of predicted fused edges (see module doc)."""
+    """Precision / recall / F1 of predicted fused edges (see module doc).
+
+    Over 0 edges (no ONNX edge whose two nodes the engine names) nothing was scored:
+    ``scored`` is False and precision, recall and F1 are None, never 1.0.
+    """
 
     tp: int
     fp: int
@@ -48,21 +53,36 @@ class EdgeScore:
         return self.tp + self.fp + self.fn + self.tn
 
     @property
-    def precision(self) -> float:
+    def scored(self) -> bool:
+        """True when at least one edge was compared."""
+        return self.edges > 0
+
+    @property
+    def precision(self) -> float | None:
+        if not self.scored:
+            return None
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
 
     @property
-    def recall(self) -> float:
+    def recall(self) -> float | None:
+        if not self.scored:
+            return None
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
     @property
-    def f1(self) -> float:
+    def f1(self) -> float | None:
+        if not self.scored:
+            return None
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def to_json(self) -> dict:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4), "edges": self.edges,
+        """``precision``, ``recall``, ``f1`` (null when not scored), ``scored``, ``edges`` and the counts."""
+        def rnd(x):
+            return None if x is None else round(x, 4)
+
+        return {"precision": rnd(self.precision), "recall": rnd(self.recall),
+                "f1": rnd(self.f1), "scored": self.scored, "edges": self.edges,
                 "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn}
 
 

@@ -27,6 +27,9 @@ class Diagnostic:
         cost: 3 high (a Convolution / GEMM / INT8 path loses its fusion), 2 medium,
             1 low (one extra pointwise kernel); orders the report's missed fusions.
         layer: name of the predicted engine layer the nodes ended in, if any.
+        rejects: the finding is an input TensorRT's ONNX parser rejects (a ``lint`` of
+            a rule with ``rejects``): the build fails before any layer is made. Not a
+            key of the diagnostic's JSON: the report lists them as ``parser_rejects``.
     """
 
     code: str
@@ -37,9 +40,11 @@ class Diagnostic:
     reason: str
     cost: int = 1
     layer: str | None = None
+    rejects: bool = False
 
     def to_json(self) -> dict:
         """The JSON record documented in README.md (``nodes`` as a list)."""
         d = asdict(self)
         d["nodes"] = list(self.nodes)
+        del d["rejects"]
         return d

@@ -466,7 +466,8 @@ class _Findings:
                     del self.matches[old]
                 self._predicted[(code, n)] = key
         self.matches[key] = m
-        self.diags[key] = Diagnostic(m.rule.code, m.rule.name, status, nodes, slug, reason, m.rule.cost)
+        self.diags[key] = Diagnostic(m.rule.code, m.rule.name, status, nodes, slug, reason, m.rule.cost,
+                                     rejects=status == "lint" and m.rule.is_rejection(slug))
 
     def reported(self, m: Match) -> bool:
         """Whether a check of this match already failed (it is not evaluated again)."""

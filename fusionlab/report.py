@@ -6,7 +6,11 @@
      "layers": [{"name": str, "nodes": [onnx node names], "rules": [codes]}],
      "absorbed": [onnx node names],
      "diagnostics": [{"code": str, "rule": str, "status": "predicted"|"missed"|"lint",
-                      "nodes": [names], "check": str|null, "reason": str}]}
+                      "nodes": [names], "check": str|null, "reason": str}],
+     "parser_rejects": [{"code": str, "rule": str, "nodes": [names], "reason": str}]}
+
+``parser_rejects`` lists the diagnostics that are inputs TensorRT's ONNX parser rejects
+(``Rule.rejects``); when it is not empty no engine is built.
 """
 
 from __future__ import annotations
@@ -80,6 +84,13 @@ class Report:
     def lints(self) -> list[Diagnostic]:
         return self.by_status("lint")
 
+    @property
+    def parser_rejects(self) -> list[Diagnostic]:
+        """The inputs TensorRT's ONNX parser rejects (lints of rules with ``rejects``):
+        when there is one, no engine is built and ``layers`` is what the builder would
+        make only once they are fixed."""
+        return [d for d in self.diagnostics if d.rejects]
+
     def layer_of(self, node: str) -> PredictedLayer | None:
         """The predicted layer holding ONNX node ``node``."""
         for layer in self.layers:
@@ -97,6 +108,8 @@ class Report:
             "nodes": self.nodes,
             "summary": {"layers": len(self.layers), "absorbed": len(self.absorbed),
                         "missed": len(self.missed), "lint": len(self.lints)},
+            "parser_rejects": [{"code": d.code, "rule": d.rule, "nodes": list(d.nodes), "reason": d.reason}
+                               for d in self.parser_rejects],
             "layers": [layer.to_json() for layer in self.layers],
             "absorbed": list(self.absorbed),
             "diagnostics": [d.to_json() for d in self.diagnostics],
@@ -137,6 +150,13 @@ def render_text(report: Report, console) -> None:
     )
     for note in report.notes:
         console.print(f"[yellow]note:[/] {markup(note)}", highlight=False)
+    rejects = report.parser_rejects
+    if rejects:
+        console.print(f"[bold red]error:[/] the parser will reject this model ({len(rejects)} parser "
+                      "rejections): no engine is built until they are fixed; the predicted layers below "
+                      "assume they are", highlight=False)
+        console.print(findings_table("Parser rejections", rejects))
+    lints = [d for d in lints if not d.rejects]
     for title, rows in (("Missed fusions (most costly first)", missed), ("Lints", lints)):
         if rows:
             console.print(findings_table(title, rows))

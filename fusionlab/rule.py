@@ -216,6 +216,9 @@ class Rule:
             (``PWN(add1, relu1)``), ``mlp`` (``2-layer MLP``) or a fixed prefix.
         cost: how costly a miss is: 3 high, 2 medium, 1 low.
         rewrites_on, fixes, pass_name: the optional rewrite (module doc).
+        rejects: a failed check of this lint is an input TensorRT's ONNX parser
+            rejects: no engine is built (the report says the parser will reject the model).
+            True for every check, or a tuple of the check slugs that are rejections.
     """
 
     code: ClassVar[str] = ""
@@ -238,6 +241,13 @@ class Rule:
     fixes: ClassVar[tuple[str, ...] | None] = None
     #: name of the rewrite pass for ``--passes`` (default: ``name``).
     pass_name: ClassVar[str | None] = None
+    #: a failed check is a parser rejection (the build stops before any layer is made).
+    rejects: ClassVar[bool | tuple[str, ...]] = False
+
+    @classmethod
+    def is_rejection(cls, slug: str | None) -> bool:
+        """Whether a failure of check ``slug`` is a parser rejection (see ``rejects``)."""
+        return cls.rejects is True or (isinstance(cls.rejects, tuple) and slug in cls.rejects)
 
     # ------------------------------------------------------------ introspection
     @classmethod

@@ -41,6 +41,56 @@ def test_resnet18_block_is_one_conv_kernel_with_its_add_and_relu():
         in v.comparison.fusions
 
 
+def _names_cleared(src, dest):
+    import onnx
+
+    model = onnx.load(str(src))
+    for node in model.graph.node:
+        node.name = ""
+    onnx.save(model, str(dest))
+    return dest
+
+
+def test_unnamed_nodes_pair_with_the_parsers_node_of_names(tmp_path):
+    """The parser names an unnamed node ``node_of_<first output>`` (seen in the build's
+    Metadata); verify pairs it, so resnet18 with every name cleared scores as the original."""
+    named = verify(ROOT / "models" / "resnet18.onnx", target="tensorrt-rtx", timeout=300)
+    path = _names_cleared(ROOT / "models" / "resnet18.onnx", tmp_path / "resnet18_unnamed.onnx")
+    log = tmp_path / "unnamed.log"
+    unnamed = verify(path, target="tensorrt-rtx", timeout=300, save_log=log)
+    assert "[ONNX Layer: node_of_/conv1/Conv_output_0]" in log.read_text()
+    assert not unnamed.comparison.unknown_nodes
+    a, b = named.comparison.score, unnamed.comparison.score
+    assert b.scored and b.edges == a.edges > 40
+    assert (b.tp, b.fp, b.fn, b.f1) == (a.tp, a.fp, a.fn, a.f1)
+    assert len(unnamed.comparison.builder_absorbed) == len(named.comparison.builder_absorbed)
+    # the offline path: the same build's log, read back without building
+    offline = verify(path, target="tensorrt-rtx", log=log)
+    assert offline.mapping == "metadata" and offline.comparison.score.f1 == a.f1
+    assert offline.comparison.score.edges == a.edges
+
+
+def test_corpus_exits_3_when_a_build_fails(tmp_path, capsys):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _conv_block(corpus / "a.onnx")
+    shutil.copy(ROOT / "models" / "resnet18_qdq.onnx", corpus / "qdq.onnx")  # INT32 bias: rejected
+    code = main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--format", "json"])
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 3
+    assert data["models"][str(corpus / "qdq.onnx")]["exit_code"] == 3
+    assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "0.5"]) == 3
+    (corpus / "qdq.onnx").unlink()
+    assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "1"]) == 0
+    _names_cleared(corpus / "a.onnx", corpus / "a.onnx")
+    capsys.readouterr()
+    assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "1"]) == 0
+
+
 def test_int32_bias_dequantize_is_a_parser_rejection_naming_the_node(capsys):
     with pytest.raises(BuildError) as err:
         verify(ROOT / "models" / "resnet18_qdq.onnx", target="tensorrt-rtx", timeout=300)
@@ -141,8 +191,8 @@ def test_corpus_calibration_table(tmp_path, capsys):
     import json
 
     data = json.loads(capsys.readouterr().out)
-    assert code == 0
+    assert code == 2  # broken.onnx is bad input: the corpus run fails with its exit code
     assert data["models"][str(corpus / "a.onnx")]["f1"] == 1.0
-    assert "error" in data["models"][str(corpus / "broken.onnx")]
+    assert data["models"][str(corpus / "broken.onnx")]["exit_code"] == 2
     (conv_relu,) = [r for r in data["rules"] if r["code"] == "TRT101"]
     assert conv_relu["predicted"] == 1 and conv_relu["confirmed"] == 1

@@ -84,7 +84,7 @@ def test_names_only_layer_info_warns_how_to_reexport(cli):
     assert code == 0, err
     data = json.loads(out)
     assert any("profilingVerbosity" in w for w in data["warnings"])
-    assert any("is it the same model" in w for w in data["warnings"])
+    assert any("is the engine built from this model?" in w for w in data["warnings"])
 
 
 def test_classic_log_with_fusion_lines(cli):
@@ -92,3 +92,79 @@ def test_classic_log_with_fusion_lines(cli):
     code, out, err = cli("verify", MODEL, "--log", str(log), "--format", "json")
     assert code == 0, err
     assert json.loads(out)["mapping"] == "name-join"
+
+
+def _names_cleared(src, dest):
+    import onnx
+
+    model = onnx.load(str(src))
+    for node in model.graph.node:
+        node.name = ""
+    onnx.save(model, str(dest))
+    return dest
+
+
+def test_layer_info_naming_no_node_is_not_scored_never_f1_one(cli, tmp_path):
+    """The 10.4 layer info names mobilenet_v2's nodes by their names; a copy whose names were
+    cleared shares none of them: 0 paired edges, reported as not scored with the reason."""
+    path = _names_cleared(MODEL, tmp_path / "mobilenet_v2_unnamed.onnx")
+    info = str(MOBILENET / "mobilenet_v2_fp16.graph.json")
+    code, out, err = cli("verify", path, "--target", "tensorrt", "--precision", "fp16",
+                         "--layer-info", info, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["score"]["scored"] is False and data["score"]["edges"] == 0
+    assert data["score"]["f1"] is None and data["score"]["precision"] is None
+    assert data["not_paired"]["count"] == data["nodes"]
+    assert f"{data['nodes']} ONNX nodes have no engine layer naming them" in data["not_paired"]["reason"]
+    assert "is the engine built from this model?" in " ".join(data["warnings"])
+    code, out, err = cli("verify", path, "--target", "tensorrt", "--precision", "fp16", "--layer-info", info)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "not scored (0 paired edges)" in text and "F1 1.000" not in text
+    assert "from a build of this model?" in text
+    # --min-f1 fails a model that was not scored, whatever the threshold
+    code, _, _ = cli("verify", path, "--target", "tensorrt", "--precision", "fp16", "--layer-info", info,
+                     "--min-f1", "0")
+    assert code == 1
+
+
+def test_min_f1_passes_and_fails_on_the_real_score(cli, tmp_path):
+    """mobilenet_v2 with a second reader of its first Conv: the 10.4 build fused Conv+Clip
+    anyway, analyze predicted them apart, so the F1 is below 1.0 and --min-f1 1 fails."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(MODEL)
+    tensor = next(n.output[0] for n in model.graph.node if n.name == "/features/features.0/features.0.0/Conv")
+    model.graph.output.append(helper.make_tensor_value_info(tensor, TensorProto.FLOAT, None))
+    path = tmp_path / "mobilenet_v2_tapped.onnx"
+    onnx.save(model, path)
+    args = ("verify", path, "--target", "tensorrt", "--precision", "fp16",
+            "--layer-info", str(MOBILENET / "mobilenet_v2_fp16.graph.json"), "--format", "json")
+    code, out, err = cli(*args)
+    f1 = json.loads(out)["score"]["f1"]
+    assert code == 0 and 0.9 <= f1 < 1.0, err
+    assert cli(*args, "--min-f1", str(f1 - 0.01))[0] == 0
+    assert cli(*args, "--min-f1", "1")[0] == 1
+
+
+def test_parser_name_of_unnamed_node_pairs_with_fusionlab_name(models_dir):
+    """onnx-tensorrt names an unnamed node ``node_of_<first output>``; fusionlab calls it
+    ``<op_type>_<index>``: pair_layers maps the first to the second."""
+    from fusionlab.graph import load_graph
+    from fusionlab.trt.artifacts import ObservedLayer
+    from fusionlab.verification.pairing import pair_layers, parser_aliases
+    import onnx
+
+    model = onnx.load(str(models_dir / "resnet18.onnx"))
+    for node in model.graph.node:
+        node.name = ""
+    graph = load_graph(model)
+    aliases = parser_aliases(graph)
+    first = model.graph.node[0]
+    assert aliases[f"node_of_{first.output[0]}"] == "Conv_0"
+    layer = ObservedLayer("k", "kgen", (f"node_of_{first.output[0]}", f"node_of_{model.graph.node[1].output[0]}",
+                                        "not_a_node"), "metadata")
+    (paired,) = pair_layers(graph, [layer])
+    assert paired.nodes == ("Conv_0", "Relu_1", "not_a_node")

@@ -30,7 +30,7 @@ def _verify_one(args: tuple) -> tuple[str, dict | None, str | None]:
     try:
         v = verify(path, **kwargs)
     except FusionlabError as exc:
-        return str(path), None, exc.message
+        return str(path), None, (exc.message, exc.exit_code)
     return str(path), _tally_input(v), None
 
 
@@ -46,7 +46,7 @@ def _tally_input(v: Verification) -> dict:
 def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     """Verify every ``*.onnx`` under ``corpus`` (a process pool of ``jobs`` workers).
 
-    Returns ``{"models": {path: score or error}, "rules": [RuleTally...],
+    Returns ``{"models": {path: score or {"error", "exit_code"}}, "rules": [RuleTally...],
     "unpredicted": {op-type signature: count}}``: per rule, how often it was predicted,
     confirmed, not observed; and the builder's fusions no rule predicted, grouped by the
     ONNX op types they join (e.g. ``Conv+Relu``).
@@ -76,7 +76,7 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     models: dict[str, dict] = {}
     for (path, data, error), p in zip(results, paths):
         if error is not None:
-            models[path] = {"error": error}
+            models[path] = {"error": error[0], "exit_code": error[1]}
             continue
         models[path] = data["score"]
         for status, codes, _ in data["fusions"]:
@@ -95,6 +95,19 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
             unpredicted[sig] = unpredicted.get(sig, 0) + 1
     return {"models": models, "rules": [tallies[c] for c in sorted(tallies)],
             "unpredicted": dict(sorted(unpredicted.items(), key=lambda kv: -kv[1]))}
+
+
+def corpus_exit_code(result: dict, min_f1: float | None = None) -> int:
+    """The exit code of ``verify --corpus``: 0 when every model was verified (and scored
+    at least ``min_f1``); else 3 when a build failed (or the highest exit code of the
+    models that failed: 2 bad model, 5 builder missing), else 1 when a model's F1 is
+    below ``min_f1`` or it was not scored."""
+    codes = [s["exit_code"] for s in result["models"].values() if "error" in s]
+    if codes:
+        return 3 if 3 in codes else max(codes)
+    if min_f1 is not None and any(s.get("f1") is None or s["f1"] < min_f1 for s in result["models"].values()):
+        return 1
+    return 0
 
 
 def corpus_json(result: dict) -> dict:

@@ -16,8 +16,12 @@ def render_verification(v: Verification, console) -> None:
     console.print(f"[bold]{markup(r.model)}[/]  target {markup(r.target)}; observed: {markup(v.source)} (mapping: {markup(v.mapping)})")
     console.print(f"predicted {len(r.layers)} layers, observed {len(v.observed)} engine layers; "
                   f"{len(v.comparison.builder_absorbed)} ONNX nodes in no engine layer")
-    console.print(f"[bold]fused-edge score: precision {s.precision:.3f}, recall {s.recall:.3f}, "
-                  f"F1 {s.f1:.3f}[/] over {s.edges} edges (tp {s.tp}, fp {s.fp}, fn {s.fn})")
+    if s.scored:
+        console.print(f"[bold]fused-edge score: precision {s.precision:.3f}, recall {s.recall:.3f}, "
+                      f"F1 {s.f1:.3f}[/] over {s.edges} edges (tp {s.tp}, fp {s.fp}, fn {s.fn})")
+    else:
+        _, why = v.not_paired()
+        console.print(f"[bold red]fused-edge score: not scored[/] (0 paired edges): {markup(why)}", highlight=False)
     for w in v.warnings:
         console.print(f"[yellow]warning:[/] {markup(w)}", highlight=False)
     counts: dict[str, int] = {}
@@ -57,6 +61,8 @@ def render_corpus(result: dict, console) -> None:
     for path, s in result["models"].items():
         if "error" in s:
             table.add_row(markup(path), "error", markup(s["error"]), "", "")
+        elif not s.get("scored", True):
+            table.add_row(markup(path), "not scored", "", "", str(s["edges"]))
         else:
             table.add_row(markup(path), f"{s['f1']:.3f}", f"{s['precision']:.3f}", f"{s['recall']:.3f}", str(s["edges"]))
     console.print(table)

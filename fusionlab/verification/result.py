@@ -65,6 +65,27 @@ class Verification:
     unmatched_profile: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def not_paired(self) -> tuple[int, str]:
+        """How many ONNX nodes no observed engine layer names, and why (one sentence).
+
+        When nothing could be scored (0 paired edges) the reason asks whether the
+        observed layers come from a build of this model; otherwise those nodes are the
+        ones the builder folded or absorbed (constants, erased Reshapes, Q/DQ pairs).
+        """
+        count = len(self.comparison.builder_absorbed)
+        unknown = len(self.comparison.unknown_nodes)
+        if self.comparison.score.scored:
+            return count, f"{count} ONNX nodes are in no engine layer (folded or absorbed by the builder)"
+        paired = self.report.nodes - count
+        if paired:
+            return count, (f"no producer -> consumer edge joins two of the {paired} ONNX nodes the engine "
+                           f"names ({count} are in no engine layer)")
+        named = (f"; the engine names {unknown} nodes this model does not have" if unknown
+                 else "" if any(o.nodes for o in self.observed) else "; no engine layer names any ONNX node")
+        origin = "the engine" if self.source.startswith("live") else f"the {self.source}"
+        return count, (f"{count} ONNX nodes have no engine layer naming them{named}: "
+                       f"is {origin} from a build of this model?")
+
     def to_json(self) -> dict:
         """analyze's JSON plus ``observed_layers``, ``score`` and the comparison."""
         data = self.report.to_json()
@@ -76,6 +97,7 @@ class Verification:
             "build_seconds": None if self.build_seconds is None else round(self.build_seconds, 2),
             "observed_layers": [{"name": o.name, "type": o.type, "nodes": list(o.nodes)} for o in self.observed],
             "score": cmp.pop("score"),
+            "not_paired": dict(zip(("count", "reason"), self.not_paired())),
             "profile": None if self.profile_total_ms is None else {
                 "total_ms": round(self.profile_total_ms, 5),
                 "layer_ms": {k: round(v, 5) for k, v in self.layer_ms.items()},

@@ -24,6 +24,7 @@ from fusionlab.files import write_atomic
 from fusionlab.graph import load_graph
 from fusionlab.trt import artifacts
 from fusionlab.trt.build import build
+from fusionlab.verification.pairing import PARSER_UNNAMED_PREFIX, pair_layers
 from fusionlab.verification.result import MissedCost, Verification
 
 #: Target -> builder used for a live build.
@@ -79,10 +80,15 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
         version, seconds = result.version, result.seconds
         source = f"live {'TensorRT-RTX' if target == 'tensorrt-rtx' else 'TensorRT'} {result.version} build"
     mapping = "+".join(sorted({o.mapping for o in observed if o.nodes})) or "none"
+    observed = pair_layers(graph, observed)
     comparison = compare(graph, report, observed)
     if comparison.unknown_nodes:
-        warnings.append(f"{len(comparison.unknown_nodes)} node names in the engine are not in {graph.name} "
-                        f"(e.g. {comparison.unknown_nodes[0]!r}): is it the same model?")
+        unknown = comparison.unknown_nodes
+        unnamed = sum(n.startswith(PARSER_UNNAMED_PREFIX) for n in unknown)
+        why = (f"{unnamed} are the parser's names of unnamed nodes ({PARSER_UNNAMED_PREFIX}<output>) whose "
+               "output tensor is not in this model" if unnamed else "is the engine built from this model?")
+        warnings.append(f"{len(unknown)} node names in the engine name no node of {graph.name} "
+                        f"(e.g. {unknown[0]!r}): {why}")
     v = Verification(report, observed, comparison, source, mapping, version, seconds, warnings=warnings)
     if profile is not None:
         _attribute_profile(v, artifacts.parse_profile(profile))

@@ -34,6 +34,7 @@ class QdqBiasInt32(Rule):
     phase = 90
     cost = 3
     rewrites_on = ("lint",)
+    rejects = True
 
     def find(self, state):
         """Every DequantizeLinear of an INT32 tensor (folded or fused ones included)."""

@@ -43,6 +43,7 @@ class QdqZeroPoint(Rule):
     kind = "lint"
     phase = 90
     cost = 3
+    rejects = ("zero-point-is-zero",)
 
     def find(self, state):
         """Every Q/DQ node of the graph, whatever layer it ended in (a weight's DQ is

@@ -1,0 +1,47 @@
+"""TRT603 ms-attention: ONNX Runtime's com.microsoft Attention is imported by the parser
+as ONNX Attention and rejected (live build); an Attention of the ONNX domain is not."""
+
+import pytest
+
+from fusionlab import analyze
+from fusionlab.testing import GraphBuilder, diagnostics
+
+
+def attention_model(domain="com.microsoft"):
+    g = GraphBuilder()
+    x = g.input("x", [1, 4, 16])
+    if domain == "com.microsoft":
+        y = g.node("Attention", [x, g.weight([16, 48]), g.weight([48])], name="attn",
+                   domain="com.microsoft", num_heads=2)
+        return g.model([y], domains={"com.microsoft": 1}, check=False)
+    g.opset = 23
+    y = g.node("Attention", [x, x, x], name="attn")
+    return g.model([y], check=False)
+
+
+def test_com_microsoft_attention_is_a_parser_rejection():
+    report = analyze(attention_model(), target="tensorrt-rtx")
+    (lint,) = diagnostics(report, "TRT603", "lint")
+    assert lint.check == "onnx-domain" and lint.nodes == ("attn",)
+    assert "imports it as ONNX Attention" in lint.reason
+    assert report.to_json()["parser_rejects"][0]["code"] == "TRT603"
+
+
+def test_onnx_attention_is_not_reported():
+    report = analyze(attention_model(domain=""), target="tensorrt-rtx")
+    assert not diagnostics(report, "TRT603")
+    assert report.parser_rejects == []
+
+
+@pytest.mark.needs_rtx
+def test_live_parser_rejects_com_microsoft_attention(tmp_path):
+    import onnx
+
+    from fusionlab.errors import BuildError
+    from fusionlab.verification import verify
+
+    path = tmp_path / "ms_attention.onnx"
+    onnx.save(attention_model(), path)
+    with pytest.raises(BuildError) as err:
+        verify(path, target="tensorrt-rtx", timeout=300)
+    assert "Q, K, and V inputs must have the same number of dimensions" in err.value.message
