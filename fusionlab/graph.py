@@ -189,10 +189,17 @@ class Graph:
                 if tensor:
                     self.consumers.setdefault(tensor, []).append(name)
             if proto.domain not in KNOWN_DOMAINS:
+                # the parser picks an importer by op type, whatever the domain (live
+                # TensorRT-RTX 1.7 builds: com.microsoft Gelu builds as ONNX Gelu,
+                # com.microsoft FastGelu stops with "Plugin not found")
+                imported = onnx.defs.has(proto.op_type)
                 self.notes.append(
-                    f"node {name!r}: op {proto.op_type!r} of domain {proto.domain!r} is "
-                    "unknown to TensorRT's ONNX parser (it needs a plugin); kept as its "
-                    "own layer, the rest is analyzed"
+                    f"node {name!r}: op {proto.op_type!r} of domain {proto.domain!r}: "
+                    + (f"TensorRT's ONNX parser ignores the domain and imports it as the ONNX "
+                       f"op {proto.op_type}" if imported else
+                       "TensorRT's ONNX parser has no importer for it (it needs a TensorRT plugin "
+                       "of that name)")
+                    + "; kept as its own layer, the rest is analyzed"
                 )
             if proto.op_type in SUBGRAPH_OPS:
                 self.notes.append(

@@ -196,3 +196,28 @@ def test_corpus_calibration_table(tmp_path, capsys):
     assert data["models"][str(corpus / "broken.onnx")]["exit_code"] == 2
     (conv_relu,) = [r for r in data["rules"] if r["code"] == "TRT101"]
     assert conv_relu["predicted"] == 1 and conv_relu["confirmed"] == 1
+
+
+def test_corpus_model_with_no_scored_edge_fails_min_f1(tmp_path, capsys):
+    """A lone Relu has no producer -> consumer edge: not scored, never F1 1.0, so
+    --min-f1 fails the corpus (exit 1) and the table says "not scored"."""
+    import onnx
+
+    from fusionlab.testing import GraphBuilder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _conv_block(corpus / "a.onnx")
+    g = GraphBuilder()
+    onnx.save(g.model([g.node("Relu", [g.input("x", [1, 8])], name="relu")]), corpus / "lone.onnx")
+    assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx"]) == 0
+    assert "not scored" in capsys.readouterr().out
+    code = main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "0.5",
+                 "--format", "json"])
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    lone = data["models"][str(corpus / "lone.onnx")]
+    assert lone["scored"] is False and lone["f1"] is None
+    assert data["models"][str(corpus / "a.onnx")]["f1"] == 1.0

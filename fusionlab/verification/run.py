@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fusionlab.analysis import analyze
 from fusionlab.compare import compare
-from fusionlab.errors import ArtifactError, InputError
+from fusionlab.errors import ArtifactError, BuildError, InputError
 from fusionlab.files import write_atomic
 from fusionlab.graph import load_graph
 from fusionlab.trt import artifacts
@@ -69,8 +69,16 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
         if parsed.skipped_lines:
             warnings.append(f"{parsed.skipped_lines} log lines in layer sections were not understood and skipped")
     else:
-        result = build(model, builder=BUILDER_OF_TARGET[target], timeout=timeout, save_engine=save_engine,
-                       timing_cache=timing_cache, progress=progress, shapes=shapes, precision=precision)
+        try:
+            result = build(model, builder=BUILDER_OF_TARGET[target], timeout=timeout, save_engine=save_engine,
+                           timing_cache=timing_cache, progress=progress, shapes=shapes, precision=precision)
+        except BuildError as exc:
+            if report.parser_rejects:
+                codes = ", ".join(sorted({d.code for d in report.parser_rejects}))
+                exc.message = (f"{exc.message} (analyze predicted this parser rejection: {codes}; "
+                               "see fusionlab analyze)")
+                exc.args = (exc.message,)
+            raise
         if save_log is not None:
             write_atomic(Path(save_log), result.log)
         parsed = artifacts.parse_log_text(result.log, source=f"{Path(model).name} build",

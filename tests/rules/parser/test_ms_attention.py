@@ -45,3 +45,21 @@ def test_live_parser_rejects_com_microsoft_attention(tmp_path):
     with pytest.raises(BuildError) as err:
         verify(path, target="tensorrt-rtx", timeout=300)
     assert "Q, K, and V inputs must have the same number of dimensions" in err.value.message
+    assert "analyze predicted this parser rejection: TRT603" in err.value.message
+
+
+def test_analyze_text_and_json_say_the_parser_will_reject_the_model(cli, tmp_path):
+    import json
+
+    import onnx
+
+    path = tmp_path / "ms_attention.onnx"
+    onnx.save(attention_model(), path)
+    code, out, err = cli("analyze", path, "--target", "tensorrt-rtx")
+    assert code == 0, err
+    assert "error: the parser will reject this model (1 parser rejections)" in " ".join(out.split())
+    code, out, _ = cli("analyze", path, "--target", "tensorrt-rtx", "--format", "json")
+    (reject,) = json.loads(out)["parser_rejects"]
+    assert (reject["code"], reject["nodes"]) == ("TRT603", ["attn"])
+    code, out, _ = cli("analyze", tmp_path / "ms_attention.onnx", "--target", "tensorrt-rtx", "--fail-on", "lint")
+    assert code == 1
