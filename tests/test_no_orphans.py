@@ -58,9 +58,13 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_worker_dies_with_fusionlab(models_dir, sig):
+    # The worker's testing hook: it parses the model, then sleeps forever (a build of
+    # resnet18 can end before a signal is sent; a hung one cannot, and it writes nothing,
+    # so no broken pipe kills it either: only the mechanism under test can).
+    env = {**os.environ, "_FUSIONLAB_BUILD_WORKER_FAULT": "hang"}
     proc = subprocess.Popen([sys.executable, "-m", "fusionlab.cli", "verify", str(models_dir / "resnet18.onnx"),
                              "--timeout", "900"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     workers: list[int] = []
     try:
         deadline = time.monotonic() + APPEAR_S
@@ -69,6 +73,7 @@ def test_worker_dies_with_fusionlab(models_dir, sig):
             time.sleep(0.1)
         assert workers, f"no build worker appeared (fusionlab exited {proc.poll()})"
         time.sleep(1.0)  # past its first lines: the prctl path, not the already-orphaned one
+        assert proc.poll() is None and all(_alive(w) for w in workers)
         os.kill(proc.pid, sig)
         code = proc.wait(timeout=60)
         deadline = time.monotonic() + GONE_S
@@ -78,7 +83,7 @@ def test_worker_dies_with_fusionlab(models_dir, sig):
         if sig is signal.SIGKILL:
             assert code == -signal.SIGKILL
         else:
-            assert code == 128 + sig
+            assert code == 128 + sig, proc.stderr.read().decode()[-2000:]
             assert f"terminated by {sig.name}" in proc.stderr.read().decode()
     finally:
         if proc.poll() is None:
