@@ -9,7 +9,7 @@ import os
 import onnx
 
 from fusionlab import engine
-from fusionlab.diagnostic import Diagnostic
+from fusionlab.diagnostic import FINDING_STATUSES, Diagnostic
 from fusionlab.graph import Graph, load_graph
 from fusionlab.report import PredictedLayer, Report, select_diagnostics
 from fusionlab.rule import Match
@@ -81,7 +81,8 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
         layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules)))
     pairs = [
         (Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
-                    names.get(d.nodes[0]) if d.nodes else None), m)
+                    names.get(d.nodes[0]) if d.nodes else None,
+                    m.rule.severity_of(d.check) if d.status in FINDING_STATUSES else None), m)
         for d, m in result.matches
     ]
     order = {n: node.index for n, node in graph.nodes.items()}

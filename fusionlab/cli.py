@@ -37,13 +37,45 @@ class Precision(str, Enum):
 
 
 class Format(str, Enum):
+    """verify's and rewrite's report formats (``text`` is the old name of ``full``)."""
+    full = "full"
     text = "text"
     json = "json"
 
 
+class OutputFormat(str, Enum):
+    """analyze's report formats (fusionlab.formats.FORMATS; ``text`` = ``full``)."""
+    full = "full"
+    concise = "concise"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    text = "text"
+
+
 class FailOn(str, Enum):
+    """``--fail-on`` thresholds; ``missed`` and ``lint`` are old spellings of ``warning``."""
+    error = "error"
+    warning = "warning"
+    info = "info"
     missed = "missed"
     lint = "lint"
+
+
+def _failing(findings, fail_on: FailOn) -> bool:
+    """Whether a finding is at least as severe as ``fail_on`` (``missed``: a missed fusion
+    of severity warning or error; ``lint``: any finding of severity warning or error)."""
+    from fusionlab.diagnostic import SEVERITIES
+
+    if fail_on is FailOn.missed:
+        findings = [f for f in findings if f.status == "missed"]
+    level = "warning" if fail_on in (FailOn.missed, FailOn.lint) else fail_on.value
+    return any(SEVERITIES.index(f.severity) <= SEVERITIES.index(level) for f in findings)
+
+
+def _default_format(output: Optional[Path]) -> str:
+    """``full`` on a terminal, ``concise`` when stdout is piped or redirected (or -o)."""
+    return "full" if output is None and sys.stdout.isatty() else "concise"
 
 
 def _split(values: Optional[list[str]]) -> list[str] | None:
@@ -58,22 +90,32 @@ def analyze(
     target: Target = typer.Option(Target.tensorrt, help="Builder whose fusions to predict."),
     precision: Precision = typer.Option(Precision.fp32, help="Builder precision (classic TensorRT flags)."),
     sm: float = typer.Option(8.6, help="GPU compute capability, e.g. 8.6 for SM 8.6."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text report or the documented JSON."),
+    fmt: Optional[OutputFormat] = typer.Option(
+        None, "--output-format", "--format",
+        help="full (rich report; default on a terminal), concise (one finding a line; default "
+             "when piped), json, sarif (SARIF 2.1.0) or github (workflow annotations)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     select: Optional[list[str]] = typer.Option(None, help="Keep diagnostics whose code starts with these prefixes."),
     ignore: Optional[list[str]] = typer.Option(None, help="Drop diagnostics whose code starts with these prefixes."),
-    fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when such diagnostics exist."),
+    fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is this severe or more (error, warning, info)."),
 ) -> None:
     """Predict the engine layers TensorRT builds from MODEL and explain every missed fusion."""
     from fusionlab.analysis import analyze as run_analyze
+    from fusionlab.formats import render
     from fusionlab.report import render_text
 
+    if output is not None:
+        from fusionlab.files import check_writable
+
+        check_writable(output)
     report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
                          select=_split(select), ignore=_split(ignore))
-    _emit(fmt, output, report.dumps() + "\n", lambda c: render_text(report, c))
-    if fail_on is FailOn.missed and report.missed:
-        raise typer.Exit(1)
-    if fail_on is FailOn.lint and (report.lints or report.missed):
+    name = _default_format(output) if fmt is None else ("full" if fmt is OutputFormat.text else fmt.value)
+    if name == "full":
+        _emit_rich(output, lambda c: render_text(report, c))
+    else:
+        _write(output, render(report, name, str(model)))
+    if fail_on is not None and _failing(report.findings, fail_on):
         raise typer.Exit(1)
 
 
@@ -102,7 +144,7 @@ def verify(
     shapes: Optional[list[str]] = typer.Option(None, "--shape", help="Input shape for dynamic inputs, name:1x3x224x224."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report) or json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
 ) -> None:
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
@@ -123,7 +165,7 @@ def verify(
         raise InputError("verify needs MODEL (or --corpus DIR)")
     progress = None
     bar = None
-    if not (layer_info or log) and fmt is Format.text and sys.stderr.isatty():
+    if not (layer_info or log) and fmt is not Format.json and sys.stderr.isatty():
         from rich.progress import Progress
 
         bar = Progress(transient=True, console=Console(stderr=True))
@@ -160,7 +202,7 @@ def rewrite(
     allow_requantize: bool = typer.Option(False, "--allow-requantize", help="Quantize a float residual with the scale of the quantizer that already reads it (TRT409; rounds values, not exact: needs --atol)."),
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
     timeout: float = typer.Option(600.0, help="Seconds before a --verify build is killed."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text report or JSON."),
+    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report) or json."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
 ) -> None:
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
@@ -202,13 +244,23 @@ def rewrite(
           lambda c: render_rewrite(report, c, output=None if dry_run else str(dest), dry_run=dry_run))
 
 
+def _write(output: Optional[Path], text: str) -> None:
+    """``text`` to the file ``output`` (atomically) or to stdout."""
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
 def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
     if fmt is Format.json:
-        if output:
-            write_atomic(output, json_text)
-        else:
-            sys.stdout.write(json_text)
-        return
+        _write(output, json_text)
+    else:
+        _emit_rich(output, render)
+
+
+def _emit_rich(output: Optional[Path], render) -> None:
+    """Run ``render(console)`` on the terminal, or into the file ``output`` (140 columns)."""
     if output:
         console = Console(record=True, width=140, file=open(os.devnull, "w"))
         render(console)

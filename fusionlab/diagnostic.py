@@ -12,6 +12,12 @@ from dataclasses import asdict, dataclass
 STATUSES = ("predicted", "missed", "lint", "absorbed", "confirmed", "not-observed",
             "not-predicted", "rewritten")
 
+#: Severities of a finding, most severe first (SARIF levels ``error`` / ``warning`` /
+#: ``note``; GitHub workflow commands ``::error`` / ``::warning`` / ``::notice``).
+SEVERITIES = ("error", "warning", "info")
+#: Statuses that are findings (reported, counted by ``--fail-on``).
+FINDING_STATUSES = ("missed", "lint")
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -27,6 +33,11 @@ class Diagnostic:
         cost: 3 high (a Convolution / GEMM / INT8 path loses its fusion), 2 medium,
             1 low (one extra pointwise kernel); orders the report's missed fusions.
         layer: name of the predicted engine layer the nodes ended in, if any.
+        severity: for ``missed`` and ``lint`` findings, one of :data:`SEVERITIES`:
+            ``error`` (TensorRT's parser rejects the model), ``warning`` (a missed fusion
+            or lint the graph or the build options can fix), ``info`` (builder behaviour
+            nothing in the model can change); ``None`` for the other statuses. The rule
+            decides (:meth:`fusionlab.rule.Rule.severity_of`).
     """
 
     code: str
@@ -37,6 +48,7 @@ class Diagnostic:
     reason: str
     cost: int = 1
     layer: str | None = None
+    severity: str | None = None
 
     def to_json(self) -> dict:
         """The JSON record documented in README.md (``nodes`` as a list)."""
