@@ -4,15 +4,69 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 
 import onnx
 
 from fusionlab import engine
 from fusionlab.diagnostic import FINDING_STATUSES, Diagnostic
+from fusionlab.errors import InputError
 from fusionlab.graph import Graph, load_graph
 from fusionlab.report import PredictedLayer, Report, select_diagnostics
 from fusionlab.rule import Match
+
+
+def compute_capability(sm: object) -> float:
+    """``sm`` as a float compute capability: ``8.6``, ``8``, or a string ``"8.6"``.
+
+    Raises:
+        InputError: anything else (a bool, a word, zero, a negative or non-finite number).
+    """
+    value: float | None = None
+    if isinstance(sm, (int, float)) and not isinstance(sm, bool):
+        value = float(sm)
+    elif isinstance(sm, str):
+        try:
+            value = float(sm.strip().lower().removeprefix("sm"))
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise InputError(f"sm must be a GPU compute capability such as 8.6, got {sm!r}")
+    return value
+
+
+def rule_selection(values: str | list[str] | tuple[str, ...] | None, known: list[str]) -> list[str] | None:
+    """Normalise a ``select`` / ``ignore`` value to upper-case code prefixes.
+
+    Args:
+        values: one prefix (``"TRT1"``), comma-separated prefixes (``"trt1,TRT4"``), or a
+            list of them; ``None`` or empty selects nothing particular.
+        known: every rule code in the catalogue.
+
+    Returns:
+        The prefixes, upper case, or ``None`` when none was given.
+
+    Raises:
+        InputError: a prefix no code of the catalogue starts with
+            (``unknown rule code or prefix NOPE``), or a value that is not a string.
+    """
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InputError(f"rule codes must be strings, got {value!r}")
+        for part in value.split(","):
+            code = part.strip().upper()
+            if not code:
+                continue
+            if not any(k.startswith(code) for k in known):
+                raise InputError(f"unknown rule code or prefix {part.strip()}")
+            out.append(code)
+    return out or None
 
 
 @contextlib.contextmanager
@@ -30,8 +84,8 @@ def _no_cyclic_gc():
 
 
 def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
-            precision: str = "fp32", sm: float = 8.6, select: list[str] | None = None,
-            ignore: list[str] | None = None) -> Report:
+            precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
+            ignore: str | list[str] | None = None) -> Report:
     """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
 
     Args:
@@ -39,7 +93,8 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
         target: ``"tensorrt"`` (documented classic fusions) or ``"tensorrt-rtx"``.
         precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` (classic builder flags).
         sm: the GPU's compute capability, e.g. ``8.6``.
-        select, ignore: code prefixes of the diagnostics to keep / drop (``"TRT1"``).
+        select, ignore: code prefixes of the diagnostics to keep / drop: one string
+            (``"TRT1"``, ``"trt108,TRT4"``) or a list; case-insensitive.
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
@@ -50,15 +105,17 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
 
     Raises:
         fusionlab.errors.InputError: the model cannot be loaded (see
-            :func:`fusionlab.graph.load_graph`), or an option is unknown.
+            :func:`fusionlab.graph.load_graph`), an option is unknown, ``sm`` is not a
+            compute capability (:func:`compute_capability`), or a ``select`` / ``ignore``
+            code matches no rule (:func:`rule_selection`).
     """
     return analyze_matches(model, target=target, precision=precision, sm=sm,
                            select=select, ignore=ignore)[0]
 
 
 def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
-                    precision: str = "fp32", sm: float = 8.6, select: list[str] | None = None,
-                    ignore: list[str] | None = None) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
+                    precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
+                    ignore: str | list[str] | None = None) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
     """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
 
     Returns:
@@ -70,6 +127,11 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     Raises:
         as :func:`analyze`.
     """
+    from fusionlab.registry import discover_rules
+
+    sm = compute_capability(sm)
+    known = [r.code for r in discover_rules()]
+    select, ignore = rule_selection(select, known), rule_selection(ignore, known)
     with _no_cyclic_gc():
         graph = model if isinstance(model, Graph) else load_graph(model)
         result = engine.run(graph, target=target, precision=precision, sm=sm)
