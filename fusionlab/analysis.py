@@ -69,6 +69,13 @@ def rule_selection(values: str | list[str] | tuple[str, ...] | None, known: list
     return out or None
 
 
+def _node_ignored(d: Diagnostic, per_node: dict[str, list[str]]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(any(d.code.startswith(c) for c in codes) and any(fnmatchcase(n, glob) for n in d.nodes)
+               for glob, codes in per_node.items())
+
+
 @contextlib.contextmanager
 def _no_cyclic_gc():
     """Pause Python's cyclic garbage collector during one analysis: the engine allocates
@@ -85,7 +92,8 @@ def _no_cyclic_gc():
 
 def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
             precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
-            ignore: str | list[str] | None = None) -> Report:
+            ignore: str | list[str] | None = None,
+            per_node_ignores: dict[str, list[str]] | None = None) -> Report:
     """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
 
     Args:
@@ -95,6 +103,8 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
         sm: the GPU's compute capability, e.g. ``8.6``.
         select, ignore: code prefixes of the diagnostics to keep / drop: one string
             (``"TRT1"``, ``"trt108,TRT4"``) or a list; case-insensitive.
+        per_node_ignores: ``{glob: [code prefixes]}``: drop a diagnostic of those codes
+            when any of its nodes matches the :func:`fnmatch.fnmatchcase` glob.
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
@@ -110,12 +120,14 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
             code matches no rule (:func:`rule_selection`).
     """
     return analyze_matches(model, target=target, precision=precision, sm=sm,
-                           select=select, ignore=ignore)[0]
+                           select=select, ignore=ignore, per_node_ignores=per_node_ignores)[0]
 
 
 def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
                     precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
-                    ignore: str | list[str] | None = None) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
+                    ignore: str | list[str] | None = None,
+                    per_node_ignores: dict[str, list[str]] | None = None,
+                    ) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
     """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
 
     Returns:
@@ -132,6 +144,7 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     sm = compute_capability(sm)
     known = [r.code for r in discover_rules()]
     select, ignore = rule_selection(select, known), rule_selection(ignore, known)
+    per_node = {g: rule_selection(c, known) or [] for g, c in (per_node_ignores or {}).items()}
     with _no_cyclic_gc():
         graph = model if isinstance(model, Graph) else load_graph(model)
         result = engine.run(graph, target=target, precision=precision, sm=sm)
@@ -150,7 +163,7 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     order = {n: node.index for n, node in graph.nodes.items()}
     pairs.sort(key=lambda p: (order.get(p[0].nodes[0], 0) if p[0].nodes else 0, p[0].code))
     kept = {id(d) for d in select_diagnostics([d for d, _ in pairs], select, ignore)}
-    pairs = [(d, m) for d, m in pairs if id(d) in kept]
+    pairs = [(d, m) for d, m in pairs if id(d) in kept and not _node_ignored(d, per_node)]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
     report = Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
                     [d for d, _ in pairs], list(graph.notes))

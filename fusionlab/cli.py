@@ -74,8 +74,9 @@ def _failing(findings, fail_on: FailOn) -> bool:
 
 
 def _default_format(output: Optional[Path]) -> str:
-    """``full`` on a terminal, ``concise`` when stdout is piped or redirected (or -o)."""
-    return "full" if output is None and sys.stdout.isatty() else "concise"
+    """``full`` on a terminal and with ``-o`` (the rich report at 140 columns, as before),
+    ``concise`` when stdout is piped or redirected."""
+    return "full" if output is not None or sys.stdout.isatty() else "concise"
 
 
 def _split(values: Optional[list[str]]) -> list[str] | None:
@@ -84,23 +85,40 @@ def _split(values: Optional[list[str]]) -> list[str] | None:
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
 
 
+#: Built-in defaults of analyze's settings (a config file or an option overrides them).
+ANALYZE_DEFAULTS = {"target": "tensorrt", "precision": "fp32", "sm": 8.6, "select": None,
+                    "extend-select": [], "ignore": None, "fail-on": None, "output-format": None,
+                    "per-node-ignores": {}}
+
+
+def _in_force(settings, **given) -> dict:
+    """Options given on the command line over the config file's values over the defaults."""
+    values = dict(ANALYZE_DEFAULTS)
+    values.update(settings.values)
+    values.update({k.replace("_", "-"): v for k, v in given.items() if v is not None})
+    return values
+
+
 @app.command()
 def analyze(
     model: Path = typer.Argument(..., help="ONNX model file."),
-    target: Target = typer.Option(Target.tensorrt, help="Builder whose fusions to predict."),
-    precision: Precision = typer.Option(Precision.fp32, help="Builder precision (classic TensorRT flags)."),
-    sm: float = typer.Option(8.6, help="GPU compute capability, e.g. 8.6 for SM 8.6."),
+    target: Optional[Target] = typer.Option(None, help="Builder whose fusions to predict (default tensorrt)."),
+    precision: Optional[Precision] = typer.Option(None, help="Builder precision, classic TensorRT flags (default fp32)."),
+    sm: Optional[float] = typer.Option(None, help="GPU compute capability, e.g. 8.6 for SM 8.6 (default 8.6)."),
     fmt: Optional[OutputFormat] = typer.Option(
         None, "--output-format", "--format",
         help="full (rich report; default on a terminal), concise (one finding a line; default "
              "when piped), json, sarif (SARIF 2.1.0) or github (workflow annotations)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     select: Optional[list[str]] = typer.Option(None, help="Keep diagnostics whose code starts with these prefixes."),
+    extend_select: Optional[list[str]] = typer.Option(None, "--extend-select", help="Prefixes added to --select (or to the config's select)."),
     ignore: Optional[list[str]] = typer.Option(None, help="Drop diagnostics whose code starts with these prefixes."),
     fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is this severe or more (error, warning, info)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: fusionlab.toml or pyproject.toml [tool.fusionlab] above MODEL)."),
 ) -> None:
     """Predict the engine layers TensorRT builds from MODEL and explain every missed fusion."""
     from fusionlab.analysis import analyze as run_analyze
+    from fusionlab.config import settings_for
     from fusionlab.formats import render
     from fusionlab.report import render_text
 
@@ -108,15 +126,40 @@ def analyze(
         from fusionlab.files import check_writable
 
         check_writable(output)
-    report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
-                         select=_split(select), ignore=_split(ignore))
-    name = _default_format(output) if fmt is None else ("full" if fmt is OutputFormat.text else fmt.value)
+    settings = settings_for(model, config)
+    opts = _in_force(settings, target=target and target.value, precision=precision and precision.value,
+                     sm=sm, select=_split(select), extend_select=_split(extend_select),
+                     ignore=_split(ignore), fail_on=fail_on and fail_on.value,
+                     output_format=fmt and fmt.value)
+    chosen = None if opts["select"] is None else opts["select"] + list(opts["extend-select"])
+    report = run_analyze(model, target=opts["target"], precision=opts["precision"], sm=opts["sm"],
+                         select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"])
+    name = opts["output-format"] or _default_format(output)
+    name = "full" if name == "text" else name
     if name == "full":
         _emit_rich(output, lambda c: render_text(report, c))
     else:
         _write(output, render(report, name, str(model)))
-    if fail_on is not None and _failing(report.findings, fail_on):
+    if opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"])):
         raise typer.Exit(1)
+
+
+@app.command("config")
+def show_config(
+    model: Optional[Path] = typer.Argument(None, help="Model (or folder) whose settings to show (default: the current folder)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file to read instead of searching."),
+) -> None:
+    """Print the analyze settings in force: the file found (or given) and every key."""
+    import json
+
+    from fusionlab.config import settings_for
+
+    settings = settings_for(model, config)
+    values = _in_force(settings)
+    sys.stdout.write(f"# config file: {settings.path if settings.path else 'none found (built-in defaults)'}\n")
+    for key, value in values.items():
+        where = "file" if key in settings.values else "default"
+        sys.stdout.write(f"{key} = {json.dumps(value)}  # {where}\n")
 
 
 def _default_verify_target() -> Target:

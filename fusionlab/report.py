@@ -6,7 +6,9 @@
      "layers": [{"name": str, "nodes": [onnx node names], "rules": [codes]}],
      "absorbed": [onnx node names],
      "diagnostics": [{"code": str, "rule": str, "status": "predicted"|"missed"|"lint",
-                      "nodes": [names], "check": str|null, "reason": str}]}
+                      "nodes": [names], "check": str|null, "reason": str,
+                      "severity": "error"|"warning"|"info"|null}],
+     "findings": [Finding.to_json(): the missed / lint diagnostics merged per node group]}
 """
 
 from __future__ import annotations
