@@ -115,6 +115,8 @@ def analyze(
     ignore: Optional[list[str]] = typer.Option(None, help="Drop diagnostics whose code starts with these prefixes."),
     fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is this severe or more (error, warning, info)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: fusionlab.toml or pyproject.toml [tool.fusionlab] above MODEL)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Drop the findings this baseline file lists (report only new ones)."),
+    write_baseline: bool = typer.Option(False, "--write-baseline", help="Write this run's findings to the --baseline file and exit 0."),
 ) -> None:
     """Predict the engine layers TensorRT builds from MODEL and explain every missed fusion."""
     from fusionlab.analysis import analyze as run_analyze
@@ -126,6 +128,17 @@ def analyze(
         from fusionlab.files import check_writable
 
         check_writable(output)
+    if write_baseline and baseline is None:
+        raise InputError("--write-baseline needs --baseline FILE (the file to write)")
+    accepted = None
+    if write_baseline:
+        from fusionlab.files import check_writable
+
+        check_writable(baseline)
+    elif baseline is not None:
+        from fusionlab.baseline import read_baseline
+
+        accepted = read_baseline(baseline)  # before the analysis: a bad file fails fast
     settings = settings_for(model, config)
     opts = _in_force(settings, target=target and target.value, precision=precision and precision.value,
                      sm=sm, select=_split(select), extend_select=_split(extend_select),
@@ -134,6 +147,17 @@ def analyze(
     chosen = None if opts["select"] is None else opts["select"] + list(opts["extend-select"])
     report = run_analyze(model, target=opts["target"], precision=opts["precision"], sm=opts["sm"],
                          select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"])
+    if write_baseline:
+        from fusionlab.baseline import write_baseline as write_file
+
+        write_file(baseline, report)
+        print(f"fusionlab: wrote {len([d for d in report.diagnostics if d.status in ('missed', 'lint')])} "
+              f"diagnostics to baseline {baseline}", file=sys.stderr)
+        return
+    if accepted is not None:
+        from fusionlab.baseline import apply_baseline
+
+        report = apply_baseline(report, accepted)
     name = opts["output-format"] or _default_format(output)
     name = "full" if name == "text" else name
     if name == "full":
