@@ -269,7 +269,8 @@ def rewrite(
     allow_requantize: bool = typer.Option(False, "--allow-requantize", help="Quantize a float residual with the scale of the quantizer that already reads it (TRT409; rounds values, not exact: needs --atol)."),
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
     timeout: float = typer.Option(600.0, help="Seconds before a --verify build is killed."),
-    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report) or json."),
+    fmt: OutputFormat = typer.Option(OutputFormat.full, "--output-format", "--format",
+                                     help="full (rich report), json, or concise / sarif / github: the findings left in the rewritten model."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
 ) -> None:
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
@@ -307,7 +308,12 @@ def rewrite(
     data = report.to_json()
     data["output"] = None if written is None else [str(p) for p in written]
     data["dry_run"] = dry_run
-    _emit(fmt, report_file, json.dumps(data, indent=2) + "\n",
+    if fmt in (OutputFormat.concise, OutputFormat.sarif, OutputFormat.github):
+        from fusionlab.formats import render
+
+        _write(report_file, render(report.after, fmt.value, str(model if dry_run or dest is None else dest)))
+        return
+    _emit(Format.json if fmt is OutputFormat.json else Format.full, report_file, json.dumps(data, indent=2) + "\n",
           lambda c: render_rewrite(report, c, output=None if dry_run else str(dest), dry_run=dry_run))
 
 

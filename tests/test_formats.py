@@ -176,3 +176,20 @@ def test_a_newline_in_a_node_name_cannot_start_a_line(cli, save_model):
         assert code == 0, err
         assert not any(line.startswith("::error") for line in out.splitlines())
         assert all("forged" not in line or "conv" in line for line in out.splitlines())
+
+
+def test_rewrite_reports_the_findings_left_in_analyze_formats(cli, models_dir, tmp_path):
+    import jsonschema
+
+    src = models_dir / "resnet18_qdq_floatbias.onnx"
+    out_model = tmp_path / "out.onnx"
+    code, out, err = cli("rewrite", src, "-o", out_model, "--output-format", "sarif")
+    assert code == 0, err
+    log = json.loads(out)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    left = json.loads(cli("analyze", out_model, "--format", "json")[1])["findings"]
+    assert len(log["runs"][0]["results"]) == sum(len(f["codes"]) for f in left)
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in log["runs"][0]["results"]} <= {out_model.as_posix()}
+    code, out, _ = cli("rewrite", src, "--dry-run", "--output-format", "concise")
+    assert code == 0 and out.splitlines()[-1].startswith(("Found", "No findings"))
