@@ -28,6 +28,7 @@ _LAZY = {
     "rewrite": "fusionlab.rewriting",
     "verify": "fusionlab.verification",
     "Report": "fusionlab.report",
+    "Finding": "fusionlab.report",
     "Diagnostic": "fusionlab.diagnostic",
     "FusionlabError": "fusionlab.errors",
     "InputError": "fusionlab.errors",

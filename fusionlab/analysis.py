@@ -4,15 +4,76 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 
 import onnx
 
 from fusionlab import engine
-from fusionlab.diagnostic import Diagnostic
+from fusionlab.diagnostic import FINDING_STATUSES, Diagnostic
+from fusionlab.errors import InputError
 from fusionlab.graph import Graph, load_graph
 from fusionlab.report import PredictedLayer, Report, select_diagnostics
 from fusionlab.rule import Match
+
+
+def compute_capability(sm: object) -> float:
+    """``sm`` as a float compute capability: ``8.6``, ``8``, or a string ``"8.6"``.
+
+    Raises:
+        InputError: anything else (a bool, a word, zero, a negative or non-finite number).
+    """
+    value: float | None = None
+    if isinstance(sm, (int, float)) and not isinstance(sm, bool):
+        value = float(sm)
+    elif isinstance(sm, str):
+        try:
+            value = float(sm.strip().lower().removeprefix("sm"))
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise InputError(f"sm must be a GPU compute capability such as 8.6, got {sm!r}")
+    return value
+
+
+def rule_selection(values: str | list[str] | tuple[str, ...] | None, known: list[str]) -> list[str] | None:
+    """Normalise a ``select`` / ``ignore`` value to upper-case code prefixes.
+
+    Args:
+        values: one prefix (``"TRT1"``), comma-separated prefixes (``"trt1,TRT4"``), or a
+            list of them; ``None`` or empty selects nothing particular.
+        known: every rule code in the catalogue.
+
+    Returns:
+        The prefixes, upper case, or ``None`` when none was given.
+
+    Raises:
+        InputError: a prefix no code of the catalogue starts with
+            (``unknown rule code or prefix NOPE``), or a value that is not a string.
+    """
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InputError(f"rule codes must be strings, got {value!r}")
+        for part in value.split(","):
+            code = part.strip().upper()
+            if not code:
+                continue
+            if not any(k.startswith(code) for k in known):
+                raise InputError(f"unknown rule code or prefix {part.strip()}")
+            out.append(code)
+    return out or None
+
+
+def _node_ignored(d: Diagnostic, per_node: dict[str, list[str]]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(any(d.code.startswith(c) for c in codes) and any(fnmatchcase(n, glob) for n in d.nodes)
+               for glob, codes in per_node.items())
 
 
 @contextlib.contextmanager
@@ -30,8 +91,9 @@ def _no_cyclic_gc():
 
 
 def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
-            precision: str = "fp32", sm: float = 8.6, select: list[str] | None = None,
-            ignore: list[str] | None = None) -> Report:
+            precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
+            ignore: str | list[str] | None = None,
+            per_node_ignores: dict[str, list[str]] | None = None) -> Report:
     """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
 
     Args:
@@ -39,7 +101,10 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
         target: ``"tensorrt"`` (documented classic fusions) or ``"tensorrt-rtx"``.
         precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` (classic builder flags).
         sm: the GPU's compute capability, e.g. ``8.6``.
-        select, ignore: code prefixes of the diagnostics to keep / drop (``"TRT1"``).
+        select, ignore: code prefixes of the diagnostics to keep / drop: one string
+            (``"TRT1"``, ``"trt108,TRT4"``) or a list; case-insensitive.
+        per_node_ignores: ``{glob: [code prefixes]}``: drop a diagnostic of those codes
+            when any of its nodes matches the :func:`fnmatch.fnmatchcase` glob.
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
@@ -50,15 +115,19 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
 
     Raises:
         fusionlab.errors.InputError: the model cannot be loaded (see
-            :func:`fusionlab.graph.load_graph`), or an option is unknown.
+            :func:`fusionlab.graph.load_graph`), an option is unknown, ``sm`` is not a
+            compute capability (:func:`compute_capability`), or a ``select`` / ``ignore``
+            code matches no rule (:func:`rule_selection`).
     """
     return analyze_matches(model, target=target, precision=precision, sm=sm,
-                           select=select, ignore=ignore)[0]
+                           select=select, ignore=ignore, per_node_ignores=per_node_ignores)[0]
 
 
 def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
-                    precision: str = "fp32", sm: float = 8.6, select: list[str] | None = None,
-                    ignore: list[str] | None = None) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
+                    precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
+                    ignore: str | list[str] | None = None,
+                    per_node_ignores: dict[str, list[str]] | None = None,
+                    ) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
     """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
 
     Returns:
@@ -70,6 +139,12 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     Raises:
         as :func:`analyze`.
     """
+    from fusionlab.registry import discover_rules
+
+    sm = compute_capability(sm)
+    known = [r.code for r in discover_rules()]
+    select, ignore = rule_selection(select, known), rule_selection(ignore, known)
+    per_node = {g: rule_selection(c, known) or [] for g, c in (per_node_ignores or {}).items()}
     with _no_cyclic_gc():
         graph = model if isinstance(model, Graph) else load_graph(model)
         result = engine.run(graph, target=target, precision=precision, sm=sm)
@@ -81,13 +156,15 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
         layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules)))
     pairs = [
         (Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
-                    names.get(d.nodes[0]) if d.nodes else None, d.rejects), m)
+                    names.get(d.nodes[0]) if d.nodes else None,
+                    severity=m.rule.severity_of(d.check) if d.status in FINDING_STATUSES else None,
+                    rejects=d.rejects), m)
         for d, m in result.matches
     ]
     order = {n: node.index for n, node in graph.nodes.items()}
     pairs.sort(key=lambda p: (order.get(p[0].nodes[0], 0) if p[0].nodes else 0, p[0].code))
     kept = {id(d) for d in select_diagnostics([d for d, _ in pairs], select, ignore)}
-    pairs = [(d, m) for d, m in pairs if id(d) in kept]
+    pairs = [(d, m) for d, m in pairs if id(d) in kept and not _node_ignored(d, per_node)]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
     report = Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
                     [d for d, _ in pairs], list(graph.notes))

@@ -38,11 +38,27 @@ class Precision(str, Enum):
 
 
 class Format(str, Enum):
+    """verify's and rewrite's report formats (``text`` is the old name of ``full``)."""
+    full = "full"
     text = "text"
     json = "json"
 
 
+class OutputFormat(str, Enum):
+    """analyze's report formats (fusionlab.formats.FORMATS; ``text`` = ``full``)."""
+    full = "full"
+    concise = "concise"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    text = "text"
+
+
 class FailOn(str, Enum):
+    """``--fail-on`` thresholds; ``missed`` and ``lint`` are old spellings of ``warning``."""
+    error = "error"
+    warning = "warning"
+    info = "info"
     missed = "missed"
     lint = "lint"
 
@@ -54,39 +70,128 @@ def _timeout(value: float) -> float:
     return check_timeout(value, "--timeout")
 
 
+def _failing(findings, fail_on: FailOn) -> bool:
+    """Whether a finding is at least as severe as ``fail_on`` (``missed``: a missed fusion
+    of severity warning or error; ``lint``: any finding of severity warning or error)."""
+    from fusionlab.diagnostic import SEVERITIES
+
+    if fail_on is FailOn.missed:
+        findings = [f for f in findings if f.status == "missed"]
+    level = "warning" if fail_on in (FailOn.missed, FailOn.lint) else fail_on.value
+    return any(SEVERITIES.index(f.severity) <= SEVERITIES.index(level) for f in findings)
+
+
+def _default_format(output: Optional[Path]) -> str:
+    """``full`` on a terminal and with ``-o`` (the rich report at 140 columns, as before),
+    ``concise`` when stdout is piped or redirected."""
+    return "full" if output is not None or sys.stdout.isatty() else "concise"
+
+
 def _split(values: Optional[list[str]]) -> list[str] | None:
     if not values:
         return None
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
 
 
+#: Built-in defaults of analyze's settings (a config file or an option overrides them).
+ANALYZE_DEFAULTS = {"target": "tensorrt", "precision": "fp32", "sm": 8.6, "select": None,
+                    "extend-select": [], "ignore": None, "fail-on": None, "output-format": None,
+                    "per-node-ignores": {}}
+
+
+def _in_force(settings, **given) -> dict:
+    """Options given on the command line over the config file's values over the defaults."""
+    values = dict(ANALYZE_DEFAULTS)
+    values.update(settings.values)
+    values.update({k.replace("_", "-"): v for k, v in given.items() if v is not None})
+    return values
+
+
 @app.command()
 def analyze(
     model: Path = typer.Argument(..., help="ONNX model file."),
-    target: Target = typer.Option(Target.tensorrt, help="Builder whose fusions to predict."),
-    precision: Precision = typer.Option(Precision.fp32, help="Builder precision (classic TensorRT flags)."),
-    sm: float = typer.Option(8.6, help="GPU compute capability, e.g. 8.6 for SM 8.6."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text report or the documented JSON."),
+    target: Optional[Target] = typer.Option(None, help="Builder whose fusions to predict (default tensorrt)."),
+    precision: Optional[Precision] = typer.Option(None, help="Builder precision, classic TensorRT flags (default fp32)."),
+    sm: Optional[float] = typer.Option(None, help="GPU compute capability, e.g. 8.6 for SM 8.6 (default 8.6)."),
+    fmt: Optional[OutputFormat] = typer.Option(
+        None, "--output-format", "--format",
+        help="full (rich report; default on a terminal), concise (one finding a line; default "
+             "when piped), json, sarif (SARIF 2.1.0) or github (workflow annotations)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     select: Optional[list[str]] = typer.Option(None, help="Keep diagnostics whose code starts with these prefixes."),
+    extend_select: Optional[list[str]] = typer.Option(None, "--extend-select", help="Prefixes added to --select (or to the config's select)."),
     ignore: Optional[list[str]] = typer.Option(None, help="Drop diagnostics whose code starts with these prefixes."),
-    fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when such diagnostics exist."),
+    fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is this severe or more (error, warning, info)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: fusionlab.toml or pyproject.toml [tool.fusionlab] above MODEL)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Drop the findings this baseline file lists (report only new ones)."),
+    write_baseline: bool = typer.Option(False, "--write-baseline", help="Write this run's findings to the --baseline file and exit 0."),
 ) -> None:
     """Predict the engine layers TensorRT builds from MODEL and explain every missed fusion."""
     from fusionlab.analysis import analyze as run_analyze
+    from fusionlab.config import settings_for
+    from fusionlab.formats import render
     from fusionlab.report import render_text
 
     if output is not None:
         from fusionlab.graph import model_files
 
-        check_outputs({"-o/--output": output}, model_files(model))
-    report = run_analyze(model, target=target.value, precision=precision.value, sm=sm,
-                         select=_split(select), ignore=_split(ignore))
-    _emit(fmt, output, report.dumps() + "\n", lambda c: render_text(report, c))
-    if fail_on is FailOn.missed and report.missed:
+        check_outputs({"-o/--output": output}, [*model_files(model), baseline])
+    if write_baseline and baseline is None:
+        raise InputError("--write-baseline needs --baseline FILE (the file to write)")
+    accepted = None
+    if write_baseline:
+        from fusionlab.graph import model_files
+
+        check_outputs({"-o/--output": output, "--baseline": baseline}, model_files(model))
+    elif baseline is not None:
+        from fusionlab.baseline import read_baseline
+
+        accepted = read_baseline(baseline)  # before the analysis: a bad file fails fast
+    settings = settings_for(model, config)
+    opts = _in_force(settings, target=target and target.value, precision=precision and precision.value,
+                     sm=sm, select=_split(select), extend_select=_split(extend_select),
+                     ignore=_split(ignore), fail_on=fail_on and fail_on.value,
+                     output_format=fmt and fmt.value)
+    chosen = None if opts["select"] is None else opts["select"] + list(opts["extend-select"])
+    report = run_analyze(model, target=opts["target"], precision=opts["precision"], sm=opts["sm"],
+                         select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"])
+    if write_baseline:
+        from fusionlab.baseline import write_baseline as write_file
+
+        write_file(baseline, report)
+        print(f"fusionlab: wrote {len([d for d in report.diagnostics if d.status in ('missed', 'lint')])} "
+              f"diagnostics to baseline {baseline}", file=sys.stderr)
+        return
+    if accepted is not None:
+        from fusionlab.baseline import apply_baseline
+
+        report = apply_baseline(report, accepted)
+    name = opts["output-format"] or _default_format(output)
+    name = "full" if name == "text" else name
+    if name == "full":
+        _emit_rich(output, lambda c: render_text(report, c))
+    else:
+        _write(output, render(report, name, str(model)))
+    if opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"])):
         raise typer.Exit(1)
-    if fail_on is FailOn.lint and (report.lints or report.missed):
-        raise typer.Exit(1)
+
+
+@app.command("config")
+def show_config(
+    model: Optional[Path] = typer.Argument(None, help="Model (or folder) whose settings to show (default: the current folder)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file to read instead of searching."),
+) -> None:
+    """Print the analyze settings in force: the file found (or given) and every key."""
+    import json
+
+    from fusionlab.config import settings_for
+
+    settings = settings_for(model, config)
+    values = _in_force(settings)
+    sys.stdout.write(f"# config file: {settings.path if settings.path else 'none found (built-in defaults)'}\n")
+    for key, value in values.items():
+        where = "file" if key in settings.values else "default"
+        sys.stdout.write(f"{key} = {json.dumps(value)}  # {where}\n")
 
 
 def _default_verify_target() -> Target:
@@ -115,7 +220,7 @@ def verify(
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
     min_f1: Optional[float] = typer.Option(None, "--min-f1", min=0.0, max=1.0, help="Exit 1 when the fused-edge F1 is below this (or not scored)."),
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report) or json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
 ) -> None:
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
@@ -145,7 +250,7 @@ def verify(
                   [*model_files(model), layer_info, log, profile])
     progress = None
     bar = None
-    if not (layer_info or log) and fmt is Format.text and sys.stderr.isatty():
+    if not (layer_info or log) and fmt is not Format.json and sys.stderr.isatty():
         from rich.progress import Progress
 
         bar = Progress(transient=True, console=Console(stderr=True))
@@ -185,7 +290,8 @@ def rewrite(
     allow_requantize: bool = typer.Option(False, "--allow-requantize", help="Quantize a float residual with the scale of the quantizer that already reads it (TRT409; rounds values, not exact: needs --atol)."),
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
     timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a --verify build is killed (0 < t <= 1e6)."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text report or JSON."),
+    fmt: OutputFormat = typer.Option(OutputFormat.full, "--output-format", "--format",
+                                     help="full (rich report), json, or concise / sarif / github: the findings left in the rewritten model."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
 ) -> None:
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
@@ -229,17 +335,32 @@ def rewrite(
     data = report.to_json()
     data["output"] = None if written is None else [str(p) for p in written]
     data["dry_run"] = dry_run
-    _emit(fmt, report_file, json.dumps(data, indent=2) + "\n",
+    if fmt in (OutputFormat.concise, OutputFormat.sarif, OutputFormat.github):
+        from fusionlab.formats import render
+
+        _write(report_file, render(report.after, fmt.value, str(model if dry_run or dest is None else dest)))
+        return
+    _emit(Format.json if fmt is OutputFormat.json else Format.full, report_file, json.dumps(data, indent=2) + "\n",
           lambda c: render_rewrite(report, c, output=None if dry_run else str(dest), dry_run=dry_run))
+
+
+def _write(output: Optional[Path], text: str) -> None:
+    """``text`` to the file ``output`` (atomically) or to stdout."""
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
 
 
 def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
     if fmt is Format.json:
-        if output:
-            write_atomic(output, json_text)
-        else:
-            sys.stdout.write(json_text)
-        return
+        _write(output, json_text)
+    else:
+        _emit_rich(output, render)
+
+
+def _emit_rich(output: Optional[Path], render) -> None:
+    """Run ``render(console)`` on the terminal, or into the file ``output`` (140 columns)."""
     if output:
         console = Console(record=True, width=140, file=open(os.devnull, "w"), emoji=False)
         render(console)

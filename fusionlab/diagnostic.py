@@ -12,6 +12,12 @@ from dataclasses import asdict, dataclass
 STATUSES = ("predicted", "missed", "lint", "absorbed", "confirmed", "not-observed",
             "not-predicted", "rewritten")
 
+#: Severities of a finding, most severe first (SARIF levels ``error`` / ``warning`` /
+#: ``note``; GitHub workflow commands ``::error`` / ``::warning`` / ``::notice``).
+SEVERITIES = ("error", "warning", "info")
+#: Statuses that are findings (reported, counted by ``--fail-on``).
+FINDING_STATUSES = ("missed", "lint")
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -30,6 +36,11 @@ class Diagnostic:
         rejects: the finding is an input TensorRT's ONNX parser rejects (a ``lint`` of
             a rule with ``rejects``): the build fails before any layer is made. Not a
             key of the diagnostic's JSON: the report lists them as ``parser_rejects``.
+        severity: for ``missed`` and ``lint`` findings, one of :data:`SEVERITIES`:
+            ``error`` (TensorRT's parser rejects the model), ``warning`` (a missed fusion
+            or lint the graph or the build options can fix), ``info`` (builder behaviour
+            nothing in the model can change); ``None`` for the other statuses. The rule
+            decides (:meth:`fusionlab.rule.Rule.severity_of`).
     """
 
     code: str
@@ -41,6 +52,7 @@ class Diagnostic:
     cost: int = 1
     layer: str | None = None
     rejects: bool = False
+    severity: str | None = None
 
     def to_json(self) -> dict:
         """The JSON record documented in README.md (``nodes`` as a list)."""

@@ -6,11 +6,9 @@
      "layers": [{"name": str, "nodes": [onnx node names], "rules": [codes]}],
      "absorbed": [onnx node names],
      "diagnostics": [{"code": str, "rule": str, "status": "predicted"|"missed"|"lint",
-                      "nodes": [names], "check": str|null, "reason": str}],
-     "parser_rejects": [{"code": str, "rule": str, "nodes": [names], "reason": str}]}
-
-``parser_rejects`` lists the diagnostics that are inputs TensorRT's ONNX parser rejects
-(``Rule.rejects``); when it is not empty no engine is built.
+                      "nodes": [names], "check": str|null, "reason": str,
+                      "severity": "error"|"warning"|"info"|null}],
+     "findings": [Finding.to_json(): the missed / lint diagnostics merged per node group]}
 """
 
 from __future__ import annotations
@@ -18,8 +16,93 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from fusionlab.diagnostic import Diagnostic
+from fusionlab.diagnostic import FINDING_STATUSES, SEVERITIES, Diagnostic
 from fusionlab.text import markup
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported node group: the missed / lint diagnostics of every rule that reports
+    exactly these nodes, merged (TRT108 fc-gelu and TRT302 mlp on one BERT MLP are one
+    finding listing both rules).
+
+    Attributes:
+        codes, rules: the rules' codes and names, same order (by code).
+        status: ``missed`` if any of them is a missed fusion, else ``lint``.
+        severity: the most severe of theirs (``error`` > ``warning`` > ``info``).
+        nodes: the ONNX node names, topological order.
+        checks: each rule's failed check slug (``None`` where it has none).
+        reasons: each rule's reason, same order.
+        cost: the highest cost (3 high .. 1 low).
+        layer: the predicted engine layer of the first node, if any.
+    """
+
+    codes: tuple[str, ...]
+    rules: tuple[str, ...]
+    status: str
+    severity: str
+    nodes: tuple[str, ...]
+    checks: tuple[str | None, ...]
+    reasons: tuple[str, ...]
+    cost: int
+    layer: str | None
+
+    @property
+    def code(self) -> str:
+        """The codes joined with commas (``"TRT108,TRT302"``)."""
+        return ",".join(self.codes)
+
+    @property
+    def rule(self) -> str:
+        """The rule names joined with commas (``"fc-gelu,mlp"``)."""
+        return ",".join(self.rules)
+
+    @property
+    def reason(self) -> str:
+        """The reasons, ``CODE: reason`` each and joined with ``"; "`` when there are several."""
+        if len(self.reasons) == 1:
+            return self.reasons[0]
+        return "; ".join(f"{c}: {r}" for c, r in zip(self.codes, self.reasons))
+
+    def to_json(self) -> dict:
+        return {"codes": list(self.codes), "rules": list(self.rules), "status": self.status,
+                "severity": self.severity, "nodes": list(self.nodes),
+                "checks": list(self.checks), "reasons": list(self.reasons), "cost": self.cost,
+                "layer": self.layer}
+
+
+def group_findings(diags: list[Diagnostic]) -> list[Finding]:
+    """Merge the missed / lint diagnostics that name the same node group into one
+    :class:`Finding` each, in the order of each group's first diagnostic."""
+    groups: dict[tuple[str, ...], list[Diagnostic]] = {}
+    for d in diags:
+        if d.status in FINDING_STATUSES:
+            groups.setdefault(tuple(d.nodes), []).append(d)
+    out = []
+    for nodes, ds in groups.items():
+        ds = sorted(ds, key=lambda d: d.code)
+        sev = min((d.severity or "warning" for d in ds), key=SEVERITIES.index)
+        out.append(Finding(tuple(d.code for d in ds), tuple(d.rule for d in ds),
+                           "missed" if any(d.status == "missed" for d in ds) else "lint",
+                           sev, nodes, tuple(d.check for d in ds), tuple(d.reason for d in ds),
+                           max(d.cost for d in ds), ds[0].layer))
+    return out
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 lint"``, ``"3 lints"``, ``"1 missed fusion"``, ``"2 missed fusions"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summary_line(findings: list[Finding]) -> str:
+    """The last line of the full and concise reports: ``"Found 3 missed fusions and 1
+    lint."`` or ``"No findings."``."""
+    missed = sum(f.status == "missed" for f in findings)
+    lints = len(findings) - missed
+    if not findings:
+        return "No findings."
+    parts = [plural(n, w) for n, w in ((missed, "missed fusion"), (lints, "lint")) if n]
+    return "Found " + " and ".join(parts) + "."
 
 
 @dataclass(frozen=True)
@@ -91,6 +174,14 @@ class Report:
         make only once they are fixed."""
         return [d for d in self.diagnostics if d.rejects]
 
+    @property
+    def findings(self) -> list[Finding]:
+        """The missed fusions and lints, one :class:`Finding` per node group, most severe
+        then most costly first."""
+        found = group_findings(self.diagnostics)
+        found.sort(key=lambda f: (SEVERITIES.index(f.severity), -f.cost))
+        return found
+
     def layer_of(self, node: str) -> PredictedLayer | None:
         """The predicted layer holding ONNX node ``node``."""
         for layer in self.layers:
@@ -113,6 +204,7 @@ class Report:
             "layers": [layer.to_json() for layer in self.layers],
             "absorbed": list(self.absorbed),
             "diagnostics": [d.to_json() for d in self.diagnostics],
+            "findings": [f.to_json() for f in self.findings],
             "notes": list(self.notes),
         }
 
@@ -142,24 +234,29 @@ def render_text(report: Report, console) -> None:
     """
     from rich.table import Table
 
-    missed, lints = report.missed, report.lints
+    from fusionlab.text import markup
+
+    findings = report.findings
+    missed = [f for f in findings if f.status == "missed"]
+    lints = [f for f in findings if f.status == "lint"]
     console.print(
         f"[bold]{markup(report.model)}[/]  target {markup(report.target)}, precision {markup(report.precision)}, SM {report.sm}\n"
-        f"{report.nodes} ONNX nodes -> {len(report.layers)} predicted layers "
-        f"({len(report.absorbed)} absorbed), [bold]{len(missed)} missed fusions[/], {len(lints)} lints"
+        f"{plural(report.nodes, 'ONNX node')} -> {plural(len(report.layers), 'predicted layer')} "
+        f"({len(report.absorbed)} absorbed), [bold]{plural(len(missed), 'missed fusion')}[/], "
+        f"{plural(len(lints), 'lint')}", highlight=False
     )
     for note in report.notes:
         console.print(f"[yellow]note:[/] {markup(note)}", highlight=False)
     rejects = report.parser_rejects
     if rejects:
-        console.print(f"[bold red]error:[/] the parser will reject this model ({len(rejects)} parser "
-                      "rejections): no engine is built until they are fixed; the predicted layers below "
-                      "assume they are", highlight=False)
+        console.print(f"[bold red]error:[/] the parser will reject this model ({plural(len(rejects), 'parser rejection')}): "
+                      "no engine is built until they are fixed; the predicted layers below assume they are",
+                      highlight=False)
         console.print(findings_table("Parser rejections", rejects))
-    lints = [d for d in lints if not d.rejects]
-    for title, rows in (("Missed fusions (most costly first)", missed), ("Lints", lints)):
+    lints = [f for f in lints if f.severity != "error"]
+    for title, rows in (("Missed fusions (most severe, then most costly first)", missed), ("Lints", lints)):
         if rows:
-            console.print(findings_table(title, rows))
+            console.print(findings_table(title, rows, severity=True))
     table = Table(title="Predicted engine layers", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("layer", overflow="fold")
@@ -168,19 +265,25 @@ def render_text(report: Report, console) -> None:
     for i, layer in enumerate(report.layers):
         table.add_row(str(i), markup(layer.name), markup(layer.kind), markup(",".join(layer.rules)))
     console.print(table)
+    console.print(summary_line(findings), highlight=False)
 
 
-def findings_table(title: str, rows):
+def findings_table(title: str, rows, *, severity: bool = False):
     """A ``rich.table.Table`` of findings (code, rule, check, nodes, reason): diagnostics,
-    or a rewrite's refusals, which carry the same fields. Every cell passes through
-    :func:`fusionlab.text.markup` (names are data, never markup or terminal codes)."""
+    :class:`Finding` records (``check`` becomes the failed checks), or a rewrite's
+    refusals, which carry the same fields; with ``severity``, a severity column first. Every cell passes
+    through :func:`fusionlab.text.markup` (names are data, never markup or terminal codes)."""
     from rich.table import Table
 
+    from fusionlab.text import markup
+
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    for col in ("code", "rule", "check", "nodes", "reason"):
+    for col in (("severity",) if severity else ()) + ("code", "rule", "check", "nodes", "reason"):
         table.add_column(col, overflow="fold")
     for d in rows:
-        table.add_row(markup(d.code), markup(d.rule), markup(d.check or ""), markup(short_nodes(d.nodes)), markup(d.reason))
+        check = ",".join(c or "" for c in d.checks) if isinstance(d, Finding) else (d.check or "")
+        cells = [markup(d.code), markup(d.rule), markup(check), markup(short_nodes(d.nodes)), markup(d.reason)]
+        table.add_row(*([d.severity] if severity else []), *cells)
     return table
 
 

@@ -235,6 +235,13 @@ class Rule:
     tags: ClassVar[tuple[str, ...]] = ()
     style: ClassVar[str] = "join"
     cost: ClassVar[int] = 2
+    #: Severity of this rule's findings (``fusionlab.diagnostic.SEVERITIES``): ``error``
+    #: when TensorRT's parser rejects the model, ``warning`` (default) when the graph or
+    #: the build options can fix it, ``info`` when nothing in the model can.
+    severity: ClassVar[str] = "warning"
+    #: Checks whose failure is ``info`` although the rule's severity is not: builder
+    #: behaviour no graph change or option can change (TensorRT-RTX's separate MaxPool).
+    info_checks: ClassVar[tuple[str, ...]] = ()
     #: statuses of the matches ``rewrite`` is given (see module doc); () = no rewrite.
     rewrites_on: ClassVar[tuple[str, ...]] = ()
     #: checks whose failure ``rewrite`` repairs; None = every check (the rewrite decides).
@@ -250,6 +257,16 @@ class Rule:
         return cls.rejects is True or (isinstance(cls.rejects, tuple) and slug in cls.rejects)
 
     # ------------------------------------------------------------ introspection
+    @classmethod
+    def severity_of(cls, check_slug: str | None) -> str:
+        """The severity of a finding whose failed check is ``check_slug`` (``None`` for a
+        lint without a check): ``error`` when it is a parser rejection
+        (:meth:`is_rejection`), ``info`` for a slug in :attr:`info_checks`, else
+        :attr:`severity`."""
+        if cls.is_rejection(check_slug):
+            return "error"
+        return "info" if check_slug in cls.info_checks else cls.severity
+
     @classmethod
     def checks(cls) -> list[tuple[str, tuple[str, ...], Callable]]:
         """The named checks, in the order written: ``(slug, targets, call)``, where

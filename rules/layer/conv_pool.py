@@ -38,9 +38,12 @@ class ConvPool(Rule):
     TensorRT-RTX differs: it runs MaxPool as a separate maxpool kernel at every size
     (docs/TENSORRT-RTX.md#conv-maxpool, also the ResNet stem), so the fusion is always missed on RTX
     (AveragePool was not measured; it is treated the same).
+    Severity: warning; info when `pool-separate-on-rtx` fails (TensorRT-RTX's separate
+    pooling kernel: nothing in the graph or the options changes it).
     Source: TensorRT Developer Guide, "Types of Fusions": Convolution and Pooling.
     """
 
+    info_checks = ("pool-separate-on-rtx",)
     code = "TRT111"
     name = "conv-pool"
     phase = 45

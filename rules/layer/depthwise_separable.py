@@ -57,10 +57,13 @@ class DepthwiseSeparable(Rule):
     `convs-separate-on-rtx` (TensorRT-RTX only).
     TensorRT-RTX differs: it has no DepSep kernel; the measured INT8 block is two INT8
     convolutions (docs/TENSORRT-RTX.md#depthwise-separable-int8-block), so the fusion is always missed on RTX.
+    Severity: warning; info when `convs-separate-on-rtx` fails (TensorRT-RTX has no DepSep
+    kernel: nothing in the graph or the options changes it).
     Source: TensorRT Developer Guide, "Types of Fusions": Depthwise Separable
     Convolution ("may sometimes be fused").
     """
 
+    info_checks = ("convs-separate-on-rtx",)
     code = "TRT112"
     name = "depthwise-separable"
     phase = 45

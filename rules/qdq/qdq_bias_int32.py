@@ -25,9 +25,11 @@ class QdqBiasInt32(Rule):
     names the node, the tensor, the layer whose bias it is and the fix: store the bias in
     float (onnxruntime.quantization: `extra_options={"QuantizeBias": False}`).
     TensorRT-RTX rejects it the same way (docs/TENSORRT-RTX.md#parser-rejections).
+    Severity: error -- TensorRT's parser rejects the model; no engine is built.
     Source: TensorRT Developer Guide, "Q/DQ Fusion" (bias quantization, docs/FUSIONS.md#bias-quantization); docs/TENSORRT-RTX.md#parser-rejections.
     """
 
+    severity = "error"
     code = "TRT402"
     name = "qdq-bias-int32"
     kind = "lint"

@@ -36,9 +36,12 @@ class QdqInsert(Rule):
     the pooling), float -> MaxPool -> Q runs the QuantizeLinear in a separate kgen; so on
     `tensorrt-rtx` the MaxPool case is reported as missed. A GlobalMaxPool is a reduction
     kgen there and computes the QuantizeLinear in the same kernel, as predicted.
+    Severity: warning; info when `pool-separate-on-rtx` fails (TensorRT-RTX's separate
+    maxpool kernel: nothing in the graph or the options changes it).
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Insert missing Q/DQ nodes.
     """
 
+    info_checks = ("pool-separate-on-rtx",)
     code = "TRT407"
     #: a pooling layer given an inserted Q/DQ pair (runs in INT8)
     tags = ('int8', 'qdq-commuted')

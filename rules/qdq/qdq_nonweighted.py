@@ -45,11 +45,14 @@ class QdqNonweighted(Rule):
     DequantizeLinear runs in the convolution's epilogue, TRT410). After an INT8
     convolution the whole DQ -> node -> Q layer joins the convolution's epilogue (TRT410
     qdq-epilogue).
+    Severity: warning; info when `avgpool-separate-on-rtx` fails (TensorRT-RTX's separate
+    avgpool kernel: nothing in the graph or the options changes it).
     Source: TensorRT Developer Guide, "Q/DQ Fusion": Fuse Q/DQ with non-weighted node;
     TensorRT "Explicit Quantization" (quantizable layers, Figure "A quantizable AveragePool
     layer is fused with a DQ layer and a Q layer").
     """
 
+    info_checks = ("avgpool-separate-on-rtx",)
     code = "TRT405"
     #: an INT8 non-weighted layer
     tags = ('int8', 'int8-nonweighted')

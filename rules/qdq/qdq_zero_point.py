@@ -34,10 +34,12 @@ class QdqZeroPoint(Rule):
     zero_point belongs to a quantized bias (TRT402 qdq-bias-int32).
     TensorRT-RTX rejects a non-zero zero point the same way (docs/TENSORRT-RTX.md#parser-rejections, parser
     rejections).
+    Severity: error -- TensorRT's parser rejects the model; no engine is built.
     Source: TensorRT Developer Guide, "Q/DQ Fusion" (TensorRT 7: "QDQ Fusion"); TensorRT
     "Explicit Quantization".
     """
 
+    severity = "error"
     code = "TRT401"
     name = "qdq-zero-point"
     kind = "lint"
