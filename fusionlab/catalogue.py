@@ -24,7 +24,8 @@ JSON_NAME = "catalogue.json"
 
 
 def rows_of(rules) -> list[dict]:
-    """One dict per rule class: code, name, kind, targets, checks and docstring sections."""
+    """One dict per rule class: code, name, kind, targets, checks, severity (and the
+    checks whose failure is info) and docstring sections."""
     rows = []
     for rule in rules:
         sections = rule.doc_sections()
@@ -32,6 +33,8 @@ def rows_of(rules) -> list[dict]:
             "code": rule.code, "name": rule.name, "kind": rule.kind,
             "targets": list(rule.targets),
             "checks": [slug for slug, _, _ in rule.checks()],
+            "severity": rule.severity,
+            "info_checks": list(rule.info_checks),
             "summary": sections.get("Summary", ""),
             "source": sections.get("Source", ""),
         })
