@@ -24,9 +24,12 @@ KGEN_KINDS = frozenset(
 
 #: Kinds cheap enough that TensorRT-RTX computes them inside the first kernel that reads
 #: them even when a second kernel reads them too (the attention mask of every layer).
+#: Concat: a ViT's class token joined to the patch embeddings (Reshape, Transpose, Concat,
+#: position Add) is computed in the first LayerNormalization's kernel although the
+#: residual Add of the first layer reads it too (TensorRT-RTX 1.7, ViT dynamo export).
 CHEAP_KINDS = frozenset(ELEMENTWISE + UNARY + SHUFFLES + ("Shuffle", "Where", "Cast", "Expand",
                                                           "Not", "Gather", "GreaterOrEqual",
-                                                          "LessOrEqual", "PointWise"))
+                                                          "LessOrEqual", "PointWise", "Concat"))
 
 
 def split_at_reduction_expands(state, groups: list[tuple[object, list]]) -> list[tuple[object, list]]:
