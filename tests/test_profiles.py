@@ -106,6 +106,8 @@ def test_layer_profiler_is_a_tensorrt_rtx_iprofiler(tmp_path):
     profiler = LayerProfiler()
     assert isinstance(profiler, tensorrt_rtx.IProfiler)
     assert layer_profiler_class(tensorrt_rtx) is LayerProfiler
+    # what the README has users do: context.profiler = profiler (an attribute of the context)
+    assert isinstance(getattr(tensorrt_rtx.IExecutionContext, "profiler"), property)
     # the call TensorRT makes: the bound C++ method dispatches to the Python override
     records = json.loads(REAL_PROFILE.read_text())[1:]
     for r in records:

@@ -8,10 +8,11 @@ NVTX ranges Nsight Systems records (:mod:`fusionlab.trt.artifacts.nsys`). ::
     from fusionlab.trt import LayerProfiler
 
     context = engine.create_execution_context()
-    context.profiler = LayerProfiler()
+    profiler = LayerProfiler()
+    context.profiler = profiler          # keep your own reference to write it afterwards
     for _ in range(100):
         context.execute_v2(bindings)
-    context.profiler.write("profile.json")      # then: fusionlab verify --profile profile.json
+    profiler.write("profile.json")       # then: fusionlab verify --profile profile.json
 
 TensorRT calls ``report_layer_time(layer_name, ms)`` once per layer after each
 ``execute_v2`` (Python API docs of ``tensorrt.IProfiler`` and ``tensorrt_rtx.IProfiler``;
