@@ -90,6 +90,33 @@ def test_a_module_without_iprofiler_is_refused():
         layer_profiler_class(types.ModuleType("not_tensorrt"))
 
 
+def test_a_profiler_class_per_tensorrt_module(tmp_path):
+    """Classic ``tensorrt`` is not installed here: a module with an ``IProfiler`` base
+    stands in for it, to show each module gets its own subclass."""
+    class IProfiler:
+        def __init__(self):
+            self.base_initialised = True
+
+    classic = types.ModuleType("tensorrt")
+    classic.IProfiler = IProfiler
+    cls = layer_profiler_class(classic)
+    assert layer_profiler_class(classic) is cls and issubclass(cls, (IProfiler, LayerTimes))
+    profiler = cls()
+    assert profiler.base_initialised
+    profiler.report_layer_time("conv1 + relu1", 0.25)
+    assert parse_profile(profiler.write(tmp_path / "p.json")).layers[0].average_ms == 0.25
+
+
+def test_without_any_tensorrt_module_the_error_says_what_to_install(monkeypatch):
+    from fusionlab.errors import BuilderUnavailable
+    from fusionlab.trt import profiler
+
+    for name in profiler.RUNTIME_MODULES:
+        monkeypatch.setitem(sys.modules, name, None)  # makes ``import name`` fail
+    with pytest.raises(BuilderUnavailable, match="pip install tensorrt-rtx"):
+        layer_profiler_class()
+
+
 def test_importing_fusionlab_trt_imports_no_tensorrt():
     code = ("import sys, fusionlab.trt, fusionlab.trt.profiler\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorrt', 'tensorrt_rtx')))")

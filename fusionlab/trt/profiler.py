@@ -129,12 +129,12 @@ class LayerTimes:
         return write_atomic(Path(path), self.to_json())
 
 
-_CLASSES: dict[str, type] = {}
+_CLASSES: dict[ModuleType, type] = {}
 
 
 def _runtime_module() -> ModuleType:
     for name in RUNTIME_MODULES:  # the one the program already uses
-        if name in sys.modules:
+        if sys.modules.get(name) is not None:
             return sys.modules[name]
     for name in RUNTIME_MODULES:
         try:
@@ -165,7 +165,7 @@ def layer_profiler_class(trt: ModuleType | None = None) -> type:
     base = getattr(module, "IProfiler", None)
     if not isinstance(base, type):
         raise InputError(f"module {module.__name__!r} has no IProfiler class: pass tensorrt_rtx or tensorrt")
-    cls = _CLASSES.get(module.__name__)
+    cls = _CLASSES.get(module)
     if cls is None:
 
         def __init__(self) -> None:
@@ -180,7 +180,7 @@ def layer_profiler_class(trt: ModuleType | None = None) -> type:
                         "inferences and writes them as ``trtexec --exportProfile`` JSON "
                         "(see :class:`fusionlab.trt.profiler.LayerTimes`)."),
         })
-        _CLASSES[module.__name__] = cls
+        _CLASSES[module] = cls
     return cls
 
 
