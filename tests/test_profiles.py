@@ -175,8 +175,9 @@ def _tensorrt_export(path: Path, records: list[dict], runs: int = 3, cuda: bool 
     engine layer (the real layer names of ``records``, a trtexec profile) whose
     ``cudaLaunchKernel`` runs a kernel as long as the profile's ``averageMs``. The
     first layer launches two kernels with a gap between them (its time is their span);
-    the second layer's range text is the JSON of ``--profilingVerbosity=detailed``; the
-    third holds a nested range (as Myelin layers do), which is no layer.
+    the second layer's range text is a JSON object with the layer's ``Name``; the third
+    holds a nested range and a ``myelin-exec:myelinGraphExecute`` start/end range (as
+    Myelin layers do), and a ``myelin-exec`` range sits between layers: none is a layer.
     """
     real = __import__("sqlite3").connect(f"file:{REAL_EXPORT}?mode=ro", uri=True)
     tables = ["StringIds", "NVTX_EVENTS"] + (
@@ -194,11 +195,12 @@ def _tensorrt_export(path: Path, records: list[dict], runs: int = 3, cuda: bool 
             _insert(db, "StringIds", id=strings[text], value=text)
         return strings[text]
 
-    def nvtx(start, end, text, domain=0, registered=True):
+    def nvtx(start, end, text, domain=0, registered=True, event=59):
         row = {"textId": sid(text)} if registered else {"text": text}
-        _insert(db, "NVTX_EVENTS", start=start, end=end, eventType=59, globalTid=TID, domainId=domain, **row)
+        _insert(db, "NVTX_EVENTS", start=start, end=end, eventType=event, globalTid=TID, domainId=domain, **row)
 
     _insert(db, "NVTX_EVENTS", start=1000, eventType=75, globalTid=TID, domainId=1, text="TensorRT")
+    _insert(db, "NVTX_EVENTS", start=1001, eventType=75, globalTid=TID, domainId=2, text="myelin-exec")
     host, gpu, corr = 10_000, 50_000, 0
     for _ in range(runs):
         run_start = host
@@ -223,6 +225,9 @@ def _tensorrt_export(path: Path, records: list[dict], runs: int = 3, cuda: bool 
                 nvtx(start, host, r["name"], domain=1)
             if i == 2:
                 nvtx(start + 10, host - 10, "__myl_MulAdd", domain=1)
+                nvtx(start + 20, host - 20, "myelinGraphExecute", domain=2, event=60)
+            if i == 3:
+                nvtx(host + 10, host + 90, "myelinTensorGetMemory", domain=2, event=60)
             host += 100
         nvtx(enqueue_start, host, "ExecutionContext::enqueue", domain=1)
         host += 1000

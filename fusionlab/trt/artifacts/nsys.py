@@ -31,10 +31,15 @@ a layer that launched none), as Nsight Systems' ``nvtx_gpu_proj_trace`` report c
 it. The range's own duration is host time, how long the CPU took to enqueue the work
 (0.04 ms against 17.7 ms of GPU time for the kernel of the real export in
 ``tests/data/nsys/``): it is used only when the report holds no CUDA trace, with a warning. Ranges are read as layers when their parent is a TensorRT
-runtime call (``ExecutionContext::enqueue``, named ``Class::method``) under an
-``enqueue``/``execute`` range; with no such range, the outermost ranges of the domain
-named ``TensorRT...`` (of every domain when there is none) are read, with a warning.
-Ranges nested in a layer (a Myelin layer's own ranges) are not layers. With CUDA graphs
+runtime call of their own domain (``ExecutionContext::enqueue``, named ``Class::method``)
+under an ``enqueue``/``execute`` range; with no such range, the outermost ranges of the
+domain named ``TensorRT...`` (of every domain when there is none) are read, with a
+warning. Ranges nested in a layer and ranges of other domains (Myelin's
+``myelin-exec:myelinGraphExecute`` start/end ranges) are not layers. That is what public
+``nsys stats`` NVTX summaries of TensorRT runs show: push/pop ranges
+``TensorRT:ExecutionContext::enqueue`` and, as many times each,
+``TensorRT:<layer name>`` (``TensorRT:{ForeignNode[...]}``, ``TensorRT:Reformatting
+CopyNode for Output Tensor 0 to ...``). With CUDA graphs
 (``trtexec --useCudaGraph``) the layers' work is launched outside their ranges: profile
 without.
 """
@@ -227,7 +232,8 @@ def _layer_ranges(ranges: list[_Range], domains: dict[int, str], name: str,
     runs = [r for r in ranges if _RUN_CALL.match(r.name)]
     if runs:
         layers = [r for r in ranges if not _API_CALL.match(r.name) and r.parent is not None
-                  and _API_CALL.match(r.parent.name) and _under_a_run(r.parent)]
+                  and r.domain == r.parent.domain and _API_CALL.match(r.parent.name)
+                  and _under_a_run(r.parent)]
         outermost = [r for r in runs if not (r.parent and _under_a_run(r.parent))]
         return sorted(layers, key=lambda r: r.start), len(outermost)
     trt = {d for d, text in domains.items() if text.startswith("TensorRT")}
