@@ -211,7 +211,8 @@ def verify(
     sm: float = typer.Option(8.6, help="GPU compute capability the prediction assumes."),
     layer_info: Optional[Path] = typer.Option(None, "--layer-info", help="trtexec --exportLayerInfo JSON (no build)."),
     log: Optional[Path] = typer.Option(None, "--log", help="trtexec --verbose build log (no build)."),
-    profile: Optional[Path] = typer.Option(None, "--profile", help="trtexec --exportProfile JSON."),
+    profile: Optional[Path] = typer.Option(None, "--profile", help=(
+        "Per-layer times: trtexec --exportProfile JSON (or LayerProfiler's), or an nsys export --type sqlite file.")),
     timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a live build is killed (0 < t <= 1e6)."),
     save_log: Optional[Path] = typer.Option(None, "--save-log", help="Write the live build's full log here."),
     save_engine: Optional[Path] = typer.Option(None, "--save-engine", help="Write the serialized engine here."),

@@ -109,6 +109,7 @@ def _attribute_profile(v: Verification, prof: artifacts.Profile) -> None:
     if not matched:
         raise ArtifactError(f"profile {prof.source} and the layer information share no layer names: "
                             "they come from different engines")
+    v.warnings += prof.warnings
     v.profile_total_ms = prof.total_ms
     v.layer_ms = {t.name: t.average_ms for t in matched}
     v.unmatched_profile = [t.name for t in prof.layers if t.name not in names]
