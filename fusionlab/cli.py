@@ -478,13 +478,28 @@ def _emit_rich(output: Optional[Path], render) -> None:
 
 
 @app.command("rules")
-def list_rules(fmt: Format = typer.Option(Format.text, "--format")) -> None:
-    """List every rule: code, name, targets and the TensorRT guide section it encodes."""
+def list_rules(
+    code: Optional[str] = typer.Argument(None, help="A rule code (TRT103) or name (conv-gelu): print its whole doc."),
+    target: Optional[Target] = typer.Option(None, help="Show what differs on this builder (with CODE), or list "
+                                                       "only its rules."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+) -> None:
+    """List every rule: code, name, targets and the TensorRT guide section it encodes; with
+    CODE, print that rule's whole doc as plain text."""
     import json
 
-    from fusionlab.catalogue import catalogue_markdown, listed_rows
+    from fusionlab.catalogue import catalogue_markdown, find_row, listed_rows, rule_text
 
     rows = listed_rows()  # the built-in catalogue is data: no rule, onnx or numpy imported
+    if code is not None:
+        row = find_row(rows, code)
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(row, indent=2) + "\n")
+        else:
+            sys.stdout.write(rule_text(row, target and target.value))
+        return
+    if target is not None:
+        rows = [r for r in rows if target.value in r["targets"]]
     if fmt is Format.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     else:

@@ -61,8 +61,8 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
     """
     graph = load_graph(model, infer=False)
     declared = declared_inputs(graph.model)
-    profile = resolve(graph.model, shapes, graph.name)
-    graph.infer_shapes(with_symbols(declared, profile.opt_shapes()) if profile else None)
+    ranges = resolve(graph.model, shapes, graph.name)
+    graph.infer_shapes(with_symbols(declared, ranges.opt_shapes()) if ranges else None)
     report = analyze(graph, target=target, precision=precision, sm=sm)
     warnings: list[str] = []
     version = seconds = None
@@ -84,9 +84,9 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
         try:
             result = build(model, builder=BUILDER_OF_TARGET[target], timeout=timeout, save_engine=save_engine,
                            timing_cache=timing_cache, progress=progress, precision=precision,
-                           precision_flags=precision_flags, profile=profile.ranges(),
-                           shapes={k: v for k, v in with_symbols(declared, profile.fixed()).items()
-                                   if k not in profile.ranges()})
+                           precision_flags=precision_flags, profile=ranges.ranges(),
+                           shapes={k: v for k, v in with_symbols(declared, ranges.fixed()).items()
+                                   if k not in ranges.ranges()})
         except BuildError as exc:
             if report.parser_rejects:
                 codes = ", ".join(sorted({d.code for d in report.parser_rejects}))
