@@ -157,14 +157,18 @@ def _given(ctx: typer.Context, values: dict) -> dict[str, str]:
     return out
 
 
-def _warn_ignored(command: str, target: str, given: dict[str, str], **mode) -> list[str]:
-    """Print ``fusionlab: warning: ...`` for each ignored option; return the messages."""
+def _ignored(command: str, target: str, given: dict[str, str], **mode) -> list[str]:
+    """The warnings for the options ignored (:func:`fusionlab.ignored.ignored_options`);
+    the command prints them once its input is known good (:func:`_print_warnings`), so a
+    bad input still gets one error line."""
     from fusionlab.ignored import ignored_options
 
-    found = ignored_options(command, target, given, **mode)
-    for w in found:
+    return ignored_options(command, target, given, **mode)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for w in warnings:
         print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
-    return found
 
 
 @app.command()
@@ -228,13 +232,12 @@ def analyze(
     given = _given(ctx, locals())
     if "precision" in settings.values and not choice.spelled:
         given["--precision"] = f"precision = {settings.values['precision']!r} in {settings.path}"
-    if "sm" in settings.values and "--sm" not in given:
-        given["--sm"] = f"sm = {settings.values['sm']} in {settings.path}"
-    warnings = _warn_ignored("analyze", opts["target"], given)
+    warnings = _ignored("analyze", opts["target"], given)
     chosen = None if opts["select"] is None else opts["select"] + list(opts["extend-select"])
     report = run_analyze(model, target=opts["target"], precision=choice.precision, sm=opts["sm"],
                          select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"],
                          shapes=request or None)
+    _print_warnings(warnings)
     report.warnings.extend(warnings)
     if write_baseline:
         from fusionlab.baseline import write_baseline as write_file
@@ -321,7 +324,7 @@ def verify(
     tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
     choice = _precision_choice(precision, fp16, bf16, int8, best, sm)
     request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
-    warnings = _warn_ignored("verify", tgt, _given(ctx, locals()), live_build=not (layer_info or log),
+    warnings = _ignored("verify", tgt, _given(ctx, locals()), live_build=not (layer_info or log),
                              corpus=corpus is not None)
     if corpus is not None:
         if model is not None:
@@ -329,7 +332,10 @@ def verify(
         check_outputs({"-o/--output": output})
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=choice.precision, sm=sm,
                            timeout=timeout, shapes=request or None, precision_flags=choice.flags)
-        _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
+        _print_warnings(warnings)
+        data = corpus_json(result)
+        data["warnings"] = warnings + list(data.get("warnings", []))
+        _emit(fmt, output, json.dumps(data, indent=2) + "\n", lambda c: render_corpus(result, c))
         code = corpus_exit_code(result, min_f1)
         if code:
             raise typer.Exit(code)
@@ -361,6 +367,7 @@ def verify(
     finally:
         if bar is not None:
             bar.stop()
+    _print_warnings(warnings)
     v.warnings[:0] = warnings
     _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
     f1 = v.comparison.score.f1
@@ -406,7 +413,7 @@ def rewrite(
 
     choice = _precision_choice(precision, fp16, bf16, int8, best, sm)
     request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
-    ignored = _warn_ignored("rewrite", target.value, _given(ctx, locals()), verify_build=verify_build)
+    ignored = _ignored("rewrite", target.value, _given(ctx, locals()), verify_build=verify_build)
     if in_place and output is not None and output.resolve() != model.resolve():
         raise InputError("give either --in-place or -o/--output, not both")
     dest = model if in_place else output
@@ -433,9 +440,8 @@ def rewrite(
     except NotRunnable as exc:
         print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
         raise
-    for w in report.warnings:
-        print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
     report.warnings[:0] = ignored
+    _print_warnings(report.warnings)
     written = None
     if not dry_run and dest is not None and not (in_place and not report.changed):
         external = has_external_data(model) or new.ByteSize() > 1_800_000_000

@@ -5,9 +5,10 @@ stderr and an entry of the JSON report's ``warnings`` (``fusionlab.cli`` does bo
 
 * TensorRT-RTX (``--target tensorrt-rtx``): networks are strongly typed, so the builder
   precision (``--precision``, ``--fp16``, ``--bf16``, ``--int8``, ``--best``) changes
-  neither the prediction nor a build; no built-in rule depends on the GPU (the measured
-  kernels are the same from SM 8.0 to SM 12.1, docs/TENSORRT-RTX.md), so ``--sm`` changes
-  nothing; ``--timing-cache`` is not used (``ITimingCache.serialize()`` crashes it).
+  neither the prediction nor a build (every precision check of the built-in rules is
+  ``targets=("tensorrt",)``); ``--timing-cache`` is not used (``ITimingCache.serialize()``
+  crashes it). ``--sm`` is not ignored: the Tensor Core alignment lint (TRT501) asks
+  which Tensor Cores the GPU has.
 * ``verify`` with ``--layer-info`` / ``--log`` builds nothing: the build options
   (``--timeout``, ``--save-log``, ``--save-engine``, ``--timing-cache``, the profile's
   ``--minShapes`` / ``--maxShapes``) are unused; ``verify --corpus`` does not save
@@ -30,8 +31,6 @@ BUILD_OPTIONS = ("--timeout", "--save-log", "--save-engine", "--timing-cache", "
 
 _RTX_PRECISION = ("is ignored for --target tensorrt-rtx: TensorRT-RTX networks are strongly typed "
                   "(precision comes from the ONNX types and Q/DQ nodes)")
-_RTX_SM = ("is ignored for --target tensorrt-rtx: no rule depends on the GPU there (TensorRT-RTX "
-           "builds the same kernels for SM 8.0 to 12.1, docs/TENSORRT-RTX.md)")
 _RTX_CACHE = "is ignored for --target tensorrt-rtx: its timing cache cannot be saved (ITimingCache.serialize() crashes)"
 
 
@@ -43,7 +42,7 @@ def ignored_options(command: str, target: str, given: Mapping[str, str], *, live
         command: ``analyze``, ``verify`` or ``rewrite``.
         target: ``tensorrt`` or ``tensorrt-rtx``.
         given: the options the user gave (command line or config file), option name ->
-            how to show it, e.g. ``{"--fp16": "--fp16", "--sm": "--sm 7.5"}``.
+            how to show it, e.g. ``{"--fp16": "--fp16", "--timeout": "--timeout 5.0"}``.
         live_build: ``verify`` builds the model (no ``--layer-info`` / ``--log``).
         corpus: ``verify --corpus``.
         verify_build: ``rewrite --verify``.
@@ -56,8 +55,6 @@ def ignored_options(command: str, target: str, given: Mapping[str, str], *, live
         why = None
         if target == "tensorrt-rtx" and option in PRECISION_OPTIONS:
             why = _RTX_PRECISION
-        elif target == "tensorrt-rtx" and option == "--sm":
-            why = _RTX_SM
         elif command == "verify" and corpus and option in ("--save-log", "--save-engine", "--timing-cache"):
             why = "is ignored with --corpus (it is a per-model file)"
         elif command == "verify" and not corpus and option == "--jobs":
