@@ -128,7 +128,7 @@ def rule_text(row: dict, target: str | None = None) -> str:
     import re
     import textwrap
 
-    from fusionlab.rule import TARGETS
+    TARGETS = ("tensorrt", "tensorrt-rtx")  # fusionlab.rule.TARGETS, which imports numpy
 
     def para(text: str) -> list[str]:
         return textwrap.wrap(" ".join(text.split()), 88, break_on_hyphens=False) or [""]
