@@ -268,11 +268,14 @@ class Graph:
                 )
 
     # ------------------------------------------------------------ shape inference
-    def infer_shapes(self) -> None:
+    def infer_shapes(self, inputs: dict[str, list[int]] | None = None) -> None:
         """Fill :attr:`shapes` and :attr:`dtypes` by ONNX shape inference on a light copy.
 
         Large initializers become typed graph inputs in the copy, so no weight bytes
         are serialized. Failures become a note; known value_info is used as is.
+        ``inputs`` (``{input name: dims}``, e.g. the ``--optShapes`` of
+        :mod:`fusionlab.shapes`) replaces those inputs' declared dims in the copy, so
+        the sizes behind a symbolic dimension are known; the model is not changed.
         """
         model = self.model
         light = onnx.ModelProto()
@@ -282,7 +285,13 @@ class Graph:
         g.name = model.graph.name
         g.node.extend(model.graph.node)
         g.output.extend(model.graph.output)
-        g.input.extend(v for v in model.graph.input if v.name not in self.initializers)
+        inputs = inputs or {}
+        for v in model.graph.input:
+            if v.name in self.initializers:
+                continue
+            if v.name in inputs:
+                v = helper.make_tensor_value_info(v.name, v.type.tensor_type.elem_type, list(inputs[v.name]))
+            g.input.append(v)
         for tensor in model.graph.initializer:
             size = int(np.prod(tensor.dims)) if tensor.dims else 1
             small_int = tensor.data_type in _INT_TYPES and size <= SMALL_CONSTANT
@@ -319,6 +328,8 @@ class Graph:
         for tensor in model.graph.initializer:
             self.dtypes[tensor.name] = tensor.data_type
             self.shapes[tensor.name] = tuple(tensor.dims)
+        if inputs:
+            self.notes.append("predicted at input shapes " + ", ".join(f"{k}{list(v)}" for k, v in inputs.items()))
         if symbolic:
             self.notes.append(
                 "symbolic shapes: " + ", ".join(symbolic)

@@ -212,7 +212,7 @@ def test_shape_override_for_symbolic_dims():
     y = g.node("Identity", [g.input("x", ["batch", "seq", 4])], name="id1")
     y = g.node("Relu", [y], name="relu1")
     model = g.model([y])
-    with pytest.raises(InputError, match="--shape x:NxNx4"):
+    with pytest.raises(InputError, match="--shapes x:NxNx4"):
         fusionlab.rewrite(model, passes=["TRT990"])
     out, report = fusionlab.rewrite(model, passes=["TRT990"], shapes=["x:2x5x4"])
     assert report.equivalence.input_shapes == {"x": [2, 5, 4]}

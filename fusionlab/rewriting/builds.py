@@ -16,8 +16,9 @@ from fusionlab.trt.build import available_builders, build
 
 
 def build_count(model: onnx.ModelProto | str | os.PathLike, builder: str, shapes=None,
-                timeout: float = 600.0) -> BuildCount:
+                timeout: float = 600.0, profile=None, precision_flags=None) -> BuildCount:
     """Build ``model`` live and count its engine layers (all, and those with ONNX nodes).
+    ``shapes``, ``profile`` and ``precision_flags`` are :func:`fusionlab.trt.build.build`'s.
     A failed build is recorded in ``error`` (a missing builder raises)."""
     with tempfile.TemporaryDirectory(prefix="fusionlab-build-") as tmp:
         if isinstance(model, onnx.ModelProto):
@@ -26,7 +27,8 @@ def build_count(model: onnx.ModelProto | str | os.PathLike, builder: str, shapes
         else:
             path = Path(model)
         try:
-            result = build(path, builder=builder, timeout=timeout, shapes=shapes)
+            result = build(path, builder=builder, timeout=timeout, shapes=shapes, profile=profile,
+                           precision_flags=precision_flags)
         except BuildError as exc:
             return BuildCount(builder, error=exc.message)
     layers = parse_log_text(result.log).layers
