@@ -20,7 +20,7 @@ from fusionlab.errors import FusionlabError, InputError
 from fusionlab.files import check_outputs, write_atomic
 from fusionlab.text import printable
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Predict, verify and fix TensorRT layer fusions in ONNX models.")
 INTERNAL_ERROR = 70
 
