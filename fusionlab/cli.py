@@ -20,7 +20,7 @@ from fusionlab.errors import FusionlabError, InputError
 from fusionlab.files import check_outputs, write_atomic
 from fusionlab.text import printable
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Predict, verify and fix TensorRT layer fusions in ONNX models.")
 INTERNAL_ERROR = 70
 
@@ -444,19 +444,27 @@ def rewrite(
     report.warnings[:0] = ignored
     _print_warnings(report.warnings)
     written = None
-    if not dry_run and dest is not None and not (in_place and not report.changed):
+    unchanged = None
+    if not dry_run and dest is not None and report.changed:
         external = has_external_data(model) or new.ByteSize() > 1_800_000_000
         written = write_model_atomic(new, dest, external)
+    elif not dry_run and dest is not None:  # no copy of an unchanged model (nor its external data)
+        unchanged = (f"nothing to rewrite: {model} unchanged"
+                     + ("" if in_place else f"; {dest} not written"))
+        print(f"fusionlab: {printable(unchanged)}", file=sys.stderr)
     data = report.to_json()
     data["output"] = None if written is None else [str(p) for p in written]
     data["dry_run"] = dry_run
+    if unchanged is not None:
+        data["note"] = unchanged
     if fmt in (OutputFormat.concise, OutputFormat.sarif, OutputFormat.github):
         from fusionlab.formats import render
 
-        _write(report_file, render(report.after, fmt.value, str(model if dry_run or dest is None else dest)))
+        _write(report_file, render(report.after, fmt.value, str(dest if written else model)))
         return
     _emit(Format.json if fmt is OutputFormat.json else Format.full, report_file, json.dumps(data, indent=2) + "\n",
-          lambda c: render_rewrite(report, c, output=None if dry_run else str(dest), dry_run=dry_run))
+          lambda c: render_rewrite(report, c, output=None if dry_run or unchanged else str(dest), dry_run=dry_run,
+                                   note=unchanged))
 
 
 def _write(output: Optional[Path], text: str) -> None:

@@ -167,11 +167,24 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
+def _mode_for(target: Path, new_mode: int) -> int:
+    """The permission bits the file replacing ``target`` gets: the existing file's own
+    (as ``open(path, "w")`` keeps them), else ``new_mode`` (the umask's)."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return new_mode
+    return stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else new_mode
+
+
 @contextmanager
 def atomic_files(*targets: str | os.PathLike) -> Iterator[list[Path]]:
     """Yield one temp path per target (random name in the target's folder); when the
     block ends normally, each temp replaces its target, in the order given (a temp the
     block deleted installs nothing); otherwise every temp is removed.
+
+    Modes: a new file gets ``0o666 & ~umask``, as ``open(path, "w")`` gives it (mkstemp
+    alone would leave 0600); a file that exists keeps its permission bits.
 
     Example::
 
@@ -194,7 +207,7 @@ def atomic_files(*targets: str | os.PathLike) -> Iterator[list[Path]]:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{current.name}.", suffix=".tmp")
             os.close(fd)
             temps.append(Path(tmp))
-            os.chmod(tmp, mode)
+            os.chmod(tmp, _mode_for(current, mode))
         current = paths[0] if paths else current
         yield list(temps)
         for tmp, current in zip(temps, paths):

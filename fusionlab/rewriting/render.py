@@ -9,10 +9,14 @@ from fusionlab.rewriting.report import BuildCount, RewriteReport
 from fusionlab.text import markup
 
 
-def render_rewrite(report: RewriteReport, console, *, output: str | None = None, dry_run: bool = False) -> None:
+def render_rewrite(report: RewriteReport, console, *, output: str | None = None, dry_run: bool = False,
+                   note: str | None = None) -> None:
     """Print the before/after report on a ``rich.console.Console``; model-derived strings
-    pass through :func:`fusionlab.text.markup`."""
+    pass through :func:`fusionlab.text.markup`. ``note`` (``nothing to rewrite: ...``)
+    is printed first, in bold."""
     b, a = report.before, report.after
+    if note:
+        console.print(f"[bold]{markup(note)}[/]", highlight=False)
     dest = " (dry run: nothing written)" if dry_run else (f" -> {markup(output)}" if output else "")
     console.print(f"[bold]{markup(report.model)}[/]{dest}  target {markup(report.target)}, "
                   f"precision {markup(report.precision)}, "
