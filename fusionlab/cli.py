@@ -297,7 +297,6 @@ def rewrite(
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
     import json
 
-    from fusionlab.equivalence import NotRunnable
     from fusionlab.rewriting import check_output_path, has_external_data, render_rewrite, write_model_atomic
     from fusionlab.rewriting import rewrite as run_rewrite
 
@@ -318,14 +317,11 @@ def rewrite(
         outputs["-o/--output's external data"] = dest.with_name(f"{dest.name}.data")
     check_outputs(outputs, inputs,
                   updates=("-o/--output", "-o/--output's external data") if in_place else ())
-    try:
-        new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
-                                  passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
-                                  shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
-                                  allow_requantize=allow_requantize)
-    except NotRunnable as exc:
-        print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
-        raise
+    # NotRunnable (ONNX Runtime cannot run the input) is one error line, exit 2
+    new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
+                              passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
+                              shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
+                              allow_requantize=allow_requantize)
     for w in report.warnings:
         print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
     written = None

@@ -9,8 +9,10 @@ Environment:
         case a failure printed.
 
 For every case: the exit code is 0, 1, 2 or 3 (70 is an internal error; 4 would say a
-rewrite changed the outputs of a model it was free to refuse); stderr holds no traceback
-and at most one line; stdout, stderr and any report file hold no raw
+rewrite changed the outputs of a model it was free to refuse); stderr holds no traceback,
+at most one ``fusionlab: error:`` line and nothing after it, and no other line than
+``fusionlab: warning:`` lines (rewrite's ``--dry-run`` / ``--no-check`` warnings, one line
+each, none repeated); stdout, stderr and any report file hold no raw
 control character (C0 other than tab and newline, DEL, C1, bidi controls, line and
 paragraph separators, lone surrogates); and the case's folder is unchanged except for
 the outputs the command names (files compared by size, mtime and SHA-256).
@@ -102,8 +104,17 @@ def _problems(code: int, out: str, err: str, folder: Path, before, outputs: set[
     if "Traceback" in err:
         found.append("traceback on stderr")
     lines = err.splitlines()
-    if len(lines) > 1:
-        found.append(f"{len(lines)} lines on stderr")
+    errors = [ln for ln in lines if ln.startswith(("fusionlab: error: ", "fusionlab: internal error: "))]
+    if len(errors) > 1:
+        found.append(f"{len(errors)} error lines on stderr")
+    if errors and lines[-1] != errors[0]:
+        found.append("stderr goes on after the error line")
+    stray = [ln for ln in lines
+             if not ln.startswith(("fusionlab: error: ", "fusionlab: internal error: ", "fusionlab: warning: "))]
+    if stray:
+        found.append(f"{len(stray)} stderr line(s) that are not a fusionlab error or warning line")
+    if len(set(lines)) != len(lines):
+        found.append("a line repeated on stderr")
     for name, text in (("stdout", out), ("stderr", err)):
         bad = RAW_CONTROL.search(text)
         if bad:
