@@ -408,7 +408,6 @@ def rewrite(
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
     import json
 
-    from fusionlab.equivalence import NotRunnable
     from fusionlab.rewriting import check_output_path, has_external_data, render_rewrite, write_model_atomic
     from fusionlab.rewriting import rewrite as run_rewrite
 
@@ -432,15 +431,12 @@ def rewrite(
         outputs["-o/--output's external data"] = dest.with_name(f"{dest.name}.data")
     check_outputs(outputs, inputs,
                   updates=("-o/--output", "-o/--output's external data") if in_place else ())
-    try:
-        new, report = run_rewrite(model, target=target.value, precision=choice.precision, sm=sm,
-                                  passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
-                                  shapes=request or None, atol=atol, rtol=rtol, verify=verify_build,
-                                  timeout=timeout, allow_requantize=allow_requantize,
-                                  precision_flags=choice.flags)
-    except NotRunnable as exc:
-        print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
-        raise
+    # NotRunnable (ONNX Runtime cannot run the input) is one error line, exit 2
+    new, report = run_rewrite(model, target=target.value, precision=choice.precision, sm=sm,
+                              passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
+                              shapes=request or None, atol=atol, rtol=rtol, verify=verify_build,
+                              timeout=timeout, allow_requantize=allow_requantize,
+                              precision_flags=choice.flags)
     report.warnings[:0] = ignored
     _print_warnings(report.warnings)
     written = None

@@ -388,6 +388,7 @@ def test_cli_model_onnxruntime_cannot_run_needs_no_check(cli, tmp_path):
     code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990")
     assert code == 2
     assert "ONNX Runtime cannot load" in err and "--no-check" in err
+    assert err.startswith("fusionlab: error: ") and err.count("\n") == 1  # one line, not a warning too
     assert "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["in.onnx"]
     code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990", "--no-check")
