@@ -389,3 +389,24 @@ def test_rules_target_lists_only_that_targets_rules(cli):
     rows = json.loads(cli("rules", "--target", "tensorrt-rtx", "--format", "json")[1])
     every = json.loads(cli("rules", "--format", "json")[1])
     assert rows and len(rows) < len(every) and all("tensorrt-rtx" in r["targets"] for r in rows)
+
+
+@pytest.mark.needs_rtx
+def test_rewrite_verify_builds_take_the_profile(cli, dynamic_mobilenet):
+    data, _ = _json(cli, "rewrite", dynamic_mobilenet, "--dry-run", "--verify", "--minShapes", "input:1x3x224x224",
+                    "--optShapes", "input:2x3x224x224", "--maxShapes", "input:8x3x224x224")
+    for side in ("before", "after"):
+        assert data["builds"][side]["error"] is None and data["builds"][side]["layers"] > 0
+    assert data["equivalence"]["input_shapes"] == {"input": [2, 3, 224, 224]}
+
+
+@pytest.mark.needs_rtx
+def test_corpus_warns_about_per_model_options(cli, tmp_path, conv_relu_model):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    onnx.save(conv_relu_model, str(corpus / "m.onnx"))
+    data, err = _json(cli, "verify", "--corpus", corpus, "--target", "tensorrt-rtx", "--save-log", tmp_path / "x.log",
+                      "--int8")
+    assert "fusionlab: warning: --save-log" in err and "is ignored with --corpus" in err
+    assert [w.split(" ")[0] for w in data["warnings"]] == ["--int8", "--save-log"]
+    assert not (tmp_path / "x.log").exists()
