@@ -410,3 +410,13 @@ def test_corpus_warns_about_per_model_options(cli, tmp_path, conv_relu_model):
     assert "fusionlab: warning: --save-log" in err and "is ignored with --corpus" in err
     assert [w.split(" ")[0] for w in data["warnings"]] == ["--int8", "--save-log"]
     assert not (tmp_path / "x.log").exists()
+
+
+def test_the_python_api_takes_the_same_shapes(dynamic_bert):
+    import fusionlab
+
+    static = [layer.nodes for layer in fusionlab.analyze(BERT).layers]
+    for shapes in ({"input_ids": (1, 64)}, "input_ids:1x64", shape_request(opt_shapes="input_ids:1x64")):
+        assert [layer.nodes for layer in fusionlab.analyze(dynamic_bert, shapes=shapes).layers] == static
+    with pytest.raises(InputError, match="not an input"):
+        fusionlab.analyze(dynamic_bert, shapes={"ids": (1, 64)})
