@@ -176,7 +176,7 @@ def analyze(
     ctx: typer.Context,
     model: Path = typer.Argument(..., help="ONNX model file."),
     target: Optional[Target] = typer.Option(None, help="Builder whose fusions to predict (default tensorrt)."),
-    precision: Optional[Precision] = typer.Option(None, help="Builder precision, classic TensorRT flags (default fp32)."),
+    precision: Optional[Precision] = typer.Option(None, help="Builder precision, classic TensorRT flags (default fp32; or trtexec's --fp16 --bf16 --int8 --best)."),
     fp16: bool = typer.Option(False, "--fp16", help=_FP16_HELP),
     bf16: bool = typer.Option(False, "--bf16", help=_BF16_HELP),
     int8: bool = typer.Option(False, "--int8", help=_INT8_HELP),

@@ -137,7 +137,8 @@ class Report:
         absorbed: ONNX nodes TensorRT folds or erases (in no layer).
         diagnostics: predicted / missed / lint / absorbed records.
         notes: what was not analyzed and why (unknown ops, subgraphs, symbolic shapes).
-        warnings: options the run ignored and why (``fusionlab.ignored``), one line each.
+        warnings: options the run ignored and why (``fusionlab.ignored``), one line each;
+            the JSON has the key ``warnings`` only when there is one.
 
     A report holds names and strings only, never the graph or its weights (the matches
     a rewrite needs come from :func:`fusionlab.analysis.analyze_matches`).
@@ -208,7 +209,8 @@ class Report:
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "findings": [f.to_json() for f in self.findings],
             "notes": list(self.notes),
-            "warnings": list(self.warnings),
+            # only when the run ignored an option: keeps every other report's JSON as it was
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
     def dumps(self) -> str:

@@ -302,21 +302,21 @@ def test_rtx_ignores_precision_with_a_warning(cli, model):
     assert len(warned) == 2 and len(data["warnings"]) == 2
     for option, line in zip(("--fp16", "--int8"), warned, strict=True):
         assert line.startswith(f"fusionlab: warning: {option} is ignored for --target tensorrt-rtx")
-    assert plain["warnings"] == []
+    assert "warnings" not in plain
 
 
 def test_rtx_does_not_ignore_sm(cli):
     """TRT501 asks which Tensor Cores the GPU has, on TensorRT-RTX too: no warning."""
     code, out, err = cli("analyze", RESNET, "--target", "tensorrt-rtx", "--sm", "7.5", "--format", "json")
     data = json.loads(out)
-    assert code == 0 and "warning" not in err and data["warnings"] == []
+    assert code == 0 and "warning" not in err and "warnings" not in data
     lint = lambda d: [x for x in d["diagnostics"] if x["code"] == "TRT501"]  # noqa: E731
     assert lint(data) == [] and lint(_summary(cli, RESNET, "--target", "tensorrt-rtx"))
 
 
 def test_a_classic_target_ignores_nothing(cli):
     code, out, err = cli("analyze", RESNET, "--int8", "--sm", "7.5", "--format", "json")
-    assert code == 0 and "warning" not in err and json.loads(out)["warnings"] == []
+    assert code == 0 and "warning" not in err and "warnings" not in json.loads(out)
 
 
 def test_config_precision_on_rtx_warns_naming_the_file(cli, tmp_path):
@@ -389,3 +389,34 @@ def test_rules_target_lists_only_that_targets_rules(cli):
     rows = json.loads(cli("rules", "--target", "tensorrt-rtx", "--format", "json")[1])
     every = json.loads(cli("rules", "--format", "json")[1])
     assert rows and len(rows) < len(every) and all("tensorrt-rtx" in r["targets"] for r in rows)
+
+
+@pytest.mark.needs_rtx
+def test_rewrite_verify_builds_take_the_profile(cli, dynamic_mobilenet):
+    data, _ = _json(cli, "rewrite", dynamic_mobilenet, "--dry-run", "--verify", "--minShapes", "input:1x3x224x224",
+                    "--optShapes", "input:2x3x224x224", "--maxShapes", "input:8x3x224x224")
+    for side in ("before", "after"):
+        assert data["builds"][side]["error"] is None and data["builds"][side]["layers"] > 0
+    assert data["equivalence"]["input_shapes"] == {"input": [2, 3, 224, 224]}
+
+
+@pytest.mark.needs_rtx
+def test_corpus_warns_about_per_model_options(cli, tmp_path, conv_relu_model):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    onnx.save(conv_relu_model, str(corpus / "m.onnx"))
+    data, err = _json(cli, "verify", "--corpus", corpus, "--target", "tensorrt-rtx", "--save-log", tmp_path / "x.log",
+                      "--int8")
+    assert "fusionlab: warning: --save-log" in err and "is ignored with --corpus" in err
+    assert [w.split(" ")[0] for w in data["warnings"]] == ["--int8", "--save-log"]
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_the_python_api_takes_the_same_shapes(dynamic_bert):
+    import fusionlab
+
+    static = [layer.nodes for layer in fusionlab.analyze(BERT).layers]
+    for shapes in ({"input_ids": (1, 64)}, "input_ids:1x64", shape_request(opt_shapes="input_ids:1x64")):
+        assert [layer.nodes for layer in fusionlab.analyze(dynamic_bert, shapes=shapes).layers] == static
+    with pytest.raises(InputError, match="not an input"):
+        fusionlab.analyze(dynamic_bert, shapes={"ids": (1, 64)})
