@@ -36,7 +36,9 @@ _LAZY = {
     "BuildError": "fusionlab.errors",
     "EquivalenceError": "fusionlab.errors",
     "BuilderUnavailable": "fusionlab.errors",
-    "NotRunnable": "fusionlab.equivalence",
+    "NotRunnable": "fusionlab.errors",
+    "CannotRewrite": "fusionlab.errors",
+    "CyclicMerge": "fusionlab.errors",
 }
 __all__ = ["__version__", *_LAZY]
 

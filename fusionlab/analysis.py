@@ -90,21 +90,29 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
+def analyze(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, *, target: str = "tensorrt",
             precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
             ignore: str | list[str] | None = None,
-            per_node_ignores: dict[str, list[str]] | None = None) -> Report:
+            per_node_ignores: dict[str, list[str]] | None = None, name: str | None = None) -> Report:
     """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
 
     Args:
-        model: a path to an ``.onnx`` file, an ``onnx.ModelProto`` or a loaded Graph.
+        model: a path to an ``.onnx`` file; an ``onnx.ModelProto``; its serialized
+            ``bytes``; an object with a ``.model_proto`` (the ``torch.onnx.ONNXProgram`` of
+            ``torch.onnx.export(..., dynamo=True)``); or a loaded Graph. An in-memory
+            model must hold its weights: an initializer whose data is still in an
+            external file is an InputError (see :func:`fusionlab.graph.in_memory_model`).
         target: ``"tensorrt"`` (documented classic fusions) or ``"tensorrt-rtx"``.
         precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` (classic builder flags).
         sm: the GPU's compute capability, e.g. ``8.6``.
         select, ignore: code prefixes of the diagnostics to keep / drop: one string
             (``"TRT1"``, ``"trt108,TRT4"``) or a list; case-insensitive.
         per_node_ignores: ``{glob: [code prefixes]}``: drop a diagnostic of those codes
-            when any of its nodes matches the :func:`fnmatch.fnmatchcase` glob.
+            when any of its nodes matches the :func:`fnmatch.fnmatchcase` glob. A node's
+            ``metadata_props`` key ``fusionlab.ignore`` adds its own codes (see
+            :func:`metadata_ignores`).
+        name: the report's ``model`` (default: the file name of a path, else the
+            ``ModelProto``'s graph name, else ``"model"``).
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
@@ -119,14 +127,14 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
             compute capability (:func:`compute_capability`), or a ``select`` / ``ignore``
             code matches no rule (:func:`rule_selection`).
     """
-    return analyze_matches(model, target=target, precision=precision, sm=sm,
-                           select=select, ignore=ignore, per_node_ignores=per_node_ignores)[0]
+    return analyze_matches(model, target=target, precision=precision, sm=sm, select=select,
+                           ignore=ignore, per_node_ignores=per_node_ignores, name=name)[0]
 
 
-def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
+def analyze_matches(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, *, target: str = "tensorrt",
                     precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
                     ignore: str | list[str] | None = None,
-                    per_node_ignores: dict[str, list[str]] | None = None,
+                    per_node_ignores: dict[str, list[str]] | None = None, name: str | None = None,
                     ) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
     """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
 
@@ -141,6 +149,7 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     """
     from fusionlab.registry import discover_rules
 
+    report_name = name  # ``name`` is reused below for layer names
     sm = compute_capability(sm)
     known = [r.code for r in discover_rules()]
     select, ignore = rule_selection(select, known), rule_selection(ignore, known)
@@ -166,6 +175,6 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     kept = {id(d) for d in select_diagnostics([d for d, _ in pairs], select, ignore)}
     pairs = [(d, m) for d, m in pairs if id(d) in kept and not _node_ignored(d, per_node)]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
-    report = Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
+    report = Report(graph.name if report_name is None else str(report_name), target, precision, sm, len(graph.nodes), layers, absorbed,
                     [d for d, _ in pairs], list(graph.notes))
     return report, pairs
