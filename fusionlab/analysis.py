@@ -76,6 +76,47 @@ def _node_ignored(d: Diagnostic, per_node: dict[str, list[str]]) -> bool:
                for glob, codes in per_node.items())
 
 
+#: The ``metadata_props`` key of an ONNX node that suppresses findings on it.
+IGNORE_KEY = "fusionlab.ignore"
+
+
+def metadata_ignores(graph: Graph, known: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Per-node ignores an exporter wrote into the model: a node whose ``metadata_props``
+    holds ``fusionlab.ignore = "TRT111,TRT5"`` (codes or prefixes, comma-separated,
+    case-insensitive) suppresses the findings of those codes that name the node, as
+    ``per-node-ignores`` does for a glob (the same filter applies both).
+
+    Set it with ``onnx.helper.set_metadata_props(node, {"fusionlab.ignore": "TRT111"})``
+    or ``node.metadata_props.add(key=..., value=...)`` (NodeProto metadata, ONNX IR 10).
+
+    Returns:
+        ``({glob: codes}, warnings)``: one exact-name glob (``glob.escape``) per annotated
+        node, and one warning per code that no rule of the catalogue starts with (named
+        with its node; the code is dropped, the analysis goes on).
+    """
+    from glob import escape
+
+    found: dict[str, list[str]] = {}
+    warnings: list[str] = []
+    for name, node in graph.nodes.items():
+        for entry in getattr(node.proto, "metadata_props", ()):
+            if entry.key != IGNORE_KEY:
+                continue
+            codes = []
+            for part in entry.value.split(","):
+                code = part.strip().upper()
+                if not code:
+                    continue
+                if any(k.startswith(code) for k in known):
+                    codes.append(code)
+                else:
+                    warnings.append(f"warning: node {name!r}: metadata {IGNORE_KEY} names unknown rule code "
+                                    f"or prefix {part.strip()!r}; it is ignored")
+            if codes:
+                found.setdefault(escape(name), []).extend(codes)
+    return found, warnings
+
+
 @contextlib.contextmanager
 def _no_cyclic_gc():
     """Pause Python's cyclic garbage collector during one analysis: the engine allocates
@@ -157,6 +198,9 @@ def analyze_matches(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, 
     with _no_cyclic_gc():
         graph = model if isinstance(model, Graph) else load_graph(model)
         result = engine.run(graph, target=target, precision=precision, sm=sm)
+    from_metadata, warnings = metadata_ignores(graph, known)
+    for glob, codes in from_metadata.items():
+        per_node[glob] = per_node.get(glob, []) + codes
     names = {}
     layers = []
     for layer in result.layers:
@@ -176,5 +220,5 @@ def analyze_matches(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, 
     pairs = [(d, m) for d, m in pairs if id(d) in kept and not _node_ignored(d, per_node)]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
     report = Report(graph.name if report_name is None else str(report_name), target, precision, sm, len(graph.nodes), layers, absorbed,
-                    [d for d, _ in pairs], list(graph.notes))
+                    [d for d, _ in pairs], list(graph.notes) + warnings)
     return report, pairs

@@ -164,3 +164,53 @@ def test_old_homes_of_the_exceptions_are_the_same_classes():
     assert (NotRunnable, CannotRewrite, CyclicMerge) == (
         fusionlab.NotRunnable, fusionlab.CannotRewrite, fusionlab.CyclicMerge)
     assert issubclass(NotRunnable, InputError) and NotRunnable.exit_code == 2
+
+
+def _with_ignore(tmp_path, values: dict[str, str]) -> Path:
+    """A copy of models/resnet18.onnx whose nodes ``values`` names carry
+    ``metadata_props["fusionlab.ignore"]``."""
+    proto = onnx.load(str(ROOT / "models" / "resnet18.onnx"))
+    for node in proto.graph.node:
+        if node.name in values:
+            node.metadata_props.add(key="fusionlab.ignore", value=values[node.name])
+    path = tmp_path / "resnet18_ignores.onnx"
+    onnx.save(proto, str(path))
+    return path
+
+
+def _finding_codes(report) -> list[tuple[str, ...]]:
+    return sorted(f.codes for f in report.findings)
+
+
+def test_node_metadata_ignore_suppresses_those_codes_on_that_node(tmp_path):
+    stock = analyze(ROOT / "models" / "resnet18.onnx")
+    assert _finding_codes(stock) == [("TRT111",), ("TRT501",)]
+    # TRT111's finding spans conv1, relu and maxpool: metadata on any one of them drops it
+    path = _with_ignore(tmp_path, {"/maxpool/MaxPool": "trt111"})
+    report = analyze(path)
+    assert _finding_codes(report) == [("TRT501",)]
+    assert report.layers == stock.layers and report.notes == []
+    # a prefix works as in --select; the other node's findings stay
+    assert _finding_codes(analyze(_with_ignore(tmp_path, {"/conv1/Conv": "TRT5"}))) == [("TRT111",)]
+    both = _with_ignore(tmp_path, {"/conv1/Conv": " TRT501 , TRT111 "})
+    assert _finding_codes(analyze(both)) == []
+    # a node elsewhere in the graph suppresses nothing here
+    assert _finding_codes(analyze(_with_ignore(tmp_path, {"/layer1/layer1.0/conv1/Conv": "TRT1,TRT5"}))) \
+        == _finding_codes(stock)
+
+
+def test_node_metadata_ignore_adds_to_per_node_ignores(tmp_path):
+    path = _with_ignore(tmp_path, {"/conv1/Conv": "TRT501"})
+    report = analyze(path, per_node_ignores={"/maxpool/*": ["TRT111"]})
+    assert _finding_codes(report) == []
+
+
+def test_an_unknown_code_in_node_metadata_is_a_warning_not_a_crash(tmp_path, cli):
+    path = _with_ignore(tmp_path, {"/conv1/Conv": "TRT501,NOPE"})
+    report = analyze(path)
+    assert _finding_codes(report) == [("TRT111",)]
+    assert report.notes == ["warning: node '/conv1/Conv': metadata fusionlab.ignore names unknown rule code "
+                            "or prefix 'NOPE'; it is ignored"]
+    code, out, err = cli("analyze", path, "--output-format", "concise")
+    assert code == 0, err
+    assert "'/conv1/Conv'" in out and "'NOPE'" in out and "TRT501" not in out
