@@ -4,6 +4,7 @@ in-memory model, ``Report.from_json``, and every exception importable from ``fus
 from __future__ import annotations
 
 import ast
+import shutil
 import json
 import subprocess
 import sys
@@ -214,3 +215,43 @@ def test_an_unknown_code_in_node_metadata_is_a_warning_not_a_crash(tmp_path, cli
     code, out, err = cli("analyze", path, "--output-format", "concise")
     assert code == 0, err
     assert "'/conv1/Conv'" in out and "'NOPE'" in out and "TRT501" not in out
+
+
+def _pipeline_example() -> str:
+    """The ```python block of README's "Lint in a training pipeline" section."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Lint in a training pipeline", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    return block
+
+
+def _baseline_command() -> list[str]:
+    """The ``fusionlab analyze ... --write-baseline`` command the section shows."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Lint in a training pipeline", 1)[1].split("```python", 1)[0]
+    (command,) = re.findall(r"`(fusionlab analyze [^`]*--write-baseline)`", section.replace("\n", " "))
+    return command.split()[1:]
+
+
+def test_readme_pipeline_example_passes_then_fails_on_a_new_missed_fusion(tmp_path, monkeypatch, cli):
+    (tmp_path / "models").mkdir()
+    shutil.copy(ROOT / "models" / "resnet18.onnx", tmp_path / "models" / "resnet18.onnx")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(*_baseline_command())
+    assert code == 0, err
+    baseline = json.loads((tmp_path / "fusionlab-baseline.json").read_text())
+    assert {e["code"] for e in baseline["entries"]} >= {"TRT111", "TRT501"}
+
+    namespace: dict = {"__name__": "test_fusions"}
+    exec(compile(_pipeline_example(), "README.md:test_fusions.py", "exec"), namespace)
+    namespace["test_no_new_missed_fusions"]()  # every finding is in the baseline
+
+    # the baseline without TRT111 (conv-pool): the example fails and names it
+    baseline["entries"] = [e for e in baseline["entries"] if e["code"] != "TRT111"]
+    (tmp_path / "fusionlab-baseline.json").write_text(json.dumps(baseline))
+    with pytest.raises(AssertionError, match=r"new missed fusions:\nTRT111 \[conv-pool\] /conv1/Conv: "):
+        namespace["test_no_new_missed_fusions"]()
