@@ -1,7 +1,8 @@
 """fusionlab: predict, verify and fix TensorRT layer fusions in ONNX models.
 
-``fusionlab.analyze(model, target=..., precision=..., sm=...)`` returns a
-:class:`fusionlab.report.Report`; ``fusionlab.verify(model, ...)`` a
+``fusionlab.analyze(model, target=..., precision=..., sm=...)`` (a path, an
+``onnx.ModelProto``, its bytes or a ``torch.onnx.ONNXProgram``) returns a
+:class:`fusionlab.report.Report` (``Report.from_json`` reads its JSON back); ``fusionlab.verify(model, ...)`` a
 :class:`fusionlab.verification.Verification`; ``fusionlab.rewrite(model, ...)`` a
 ``(onnx.ModelProto, fusionlab.rewriting.RewriteReport)``. See README.md.
 
@@ -36,7 +37,9 @@ _LAZY = {
     "BuildError": "fusionlab.errors",
     "EquivalenceError": "fusionlab.errors",
     "BuilderUnavailable": "fusionlab.errors",
-    "NotRunnable": "fusionlab.equivalence",
+    "NotRunnable": "fusionlab.errors",
+    "CannotRewrite": "fusionlab.errors",
+    "CyclicMerge": "fusionlab.errors",
 }
 __all__ = ["__version__", *_LAZY]
 

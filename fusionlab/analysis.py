@@ -89,6 +89,47 @@ def _load_at(model, shapes) -> Graph:
     return graph
 
 
+#: The ``metadata_props`` key of an ONNX node that suppresses findings on it.
+IGNORE_KEY = "fusionlab.ignore"
+
+
+def metadata_ignores(graph: Graph, known: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Per-node ignores an exporter wrote into the model: a node whose ``metadata_props``
+    holds ``fusionlab.ignore = "TRT111,TRT5"`` (codes or prefixes, comma-separated,
+    case-insensitive) suppresses the findings of those codes that name the node, as
+    ``per-node-ignores`` does for a glob (the same filter applies both).
+
+    Set it with ``onnx.helper.set_metadata_props(node, {"fusionlab.ignore": "TRT111"})``
+    or ``node.metadata_props.add(key=..., value=...)`` (NodeProto metadata, ONNX IR 10).
+
+    Returns:
+        ``({glob: codes}, warnings)``: one exact-name glob (``glob.escape``) per annotated
+        node, and one warning per code that no rule of the catalogue starts with (named
+        with its node; the code is dropped, the analysis goes on).
+    """
+    from glob import escape
+
+    found: dict[str, list[str]] = {}
+    warnings: list[str] = []
+    for name, node in graph.nodes.items():
+        for entry in getattr(node.proto, "metadata_props", ()):
+            if entry.key != IGNORE_KEY:
+                continue
+            codes = []
+            for part in entry.value.split(","):
+                code = part.strip().upper()
+                if not code:
+                    continue
+                if any(k.startswith(code) for k in known):
+                    codes.append(code)
+                else:
+                    warnings.append(f"warning: node {name!r}: metadata {IGNORE_KEY} names unknown rule code "
+                                    f"or prefix {part.strip()!r}; it is ignored")
+            if codes:
+                found.setdefault(escape(name), []).extend(codes)
+    return found, warnings
+
+
 @contextlib.contextmanager
 def _no_cyclic_gc():
     """Pause Python's cyclic garbage collector during one analysis: the engine allocates
@@ -103,14 +144,19 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
+def analyze(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, *, target: str = "tensorrt",
             precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
             ignore: str | list[str] | None = None,
-            per_node_ignores: dict[str, list[str]] | None = None, shapes=None) -> Report:
+            per_node_ignores: dict[str, list[str]] | None = None, shapes=None,
+            name: str | None = None) -> Report:
     """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
 
     Args:
-        model: a path to an ``.onnx`` file, an ``onnx.ModelProto`` or a loaded Graph.
+        model: a path to an ``.onnx`` file; an ``onnx.ModelProto``; its serialized
+            ``bytes``; an object with a ``.model_proto`` (the ``torch.onnx.ONNXProgram`` of
+            ``torch.onnx.export(..., dynamo=True)``); or a loaded Graph. An in-memory
+            model must hold its weights: an initializer whose data is still in an
+            external file is an InputError (see :func:`fusionlab.graph.in_memory_model`).
         target: ``"tensorrt"`` (documented classic fusions) or ``"tensorrt-rtx"``.
         precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` (classic builder flags).
         sm: the GPU's compute capability, e.g. ``8.6``.
@@ -123,6 +169,10 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
             (``shape_request(opt_shapes=..., min_shapes=..., max_shapes=...)``: the
             prediction is at the opt shapes). Ignored for a loaded ``Graph``, which keeps
             the shapes it was inferred with.
+            A node's ``metadata_props`` key ``fusionlab.ignore`` adds its own codes (see
+            :func:`metadata_ignores`).
+        name: the report's ``model`` (default: the file name of a path, else the
+            ``ModelProto``'s graph name, else ``"model"``).
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
@@ -138,15 +188,16 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
             code matches no rule (:func:`rule_selection`), or ``shapes`` is malformed or
             does not fit the model's inputs (:mod:`fusionlab.shapes`).
     """
-    return analyze_matches(model, target=target, precision=precision, sm=sm,
-                           select=select, ignore=ignore, per_node_ignores=per_node_ignores,
-                           shapes=shapes)[0]
+    return analyze_matches(model, target=target, precision=precision, sm=sm, select=select,
+                           ignore=ignore, per_node_ignores=per_node_ignores, shapes=shapes,
+                           name=name)[0]
 
 
-def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
+def analyze_matches(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, *, target: str = "tensorrt",
                     precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
                     ignore: str | list[str] | None = None,
                     per_node_ignores: dict[str, list[str]] | None = None, shapes=None,
+                    name: str | None = None,
                     ) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
     """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
 
@@ -161,6 +212,7 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     """
     from fusionlab.registry import discover_rules
 
+    report_name = name  # ``name`` is reused below for layer names
     sm = compute_capability(sm)
     known = [r.code for r in discover_rules()]
     select, ignore = rule_selection(select, known), rule_selection(ignore, known)
@@ -168,6 +220,9 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     with _no_cyclic_gc():
         graph = model if isinstance(model, Graph) else _load_at(model, shapes)
         result = engine.run(graph, target=target, precision=precision, sm=sm)
+    from_metadata, warnings = metadata_ignores(graph, known)
+    for glob, codes in from_metadata.items():
+        per_node[glob] = per_node.get(glob, []) + codes
     names = {}
     layers = []
     for layer in result.layers:
@@ -186,6 +241,6 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     kept = {id(d) for d in select_diagnostics([d for d, _ in pairs], select, ignore)}
     pairs = [(d, m) for d, m in pairs if id(d) in kept and not _node_ignored(d, per_node)]
     absorbed = sorted(result.absorbed, key=order.__getitem__)
-    report = Report(graph.name, target, precision, sm, len(graph.nodes), layers, absorbed,
-                    [d for d, _ in pairs], list(graph.notes))
+    report = Report(graph.name if report_name is None else str(report_name), target, precision, sm, len(graph.nodes), layers, absorbed,
+                    [d for d, _ in pairs], list(graph.notes) + warnings)
     return report, pairs

@@ -174,7 +174,7 @@ def _print_warnings(warnings: list[str]) -> None:
 @app.command()
 def analyze(
     ctx: typer.Context,
-    model: Path = typer.Argument(..., help="ONNX model file."),
+    model: list[Path] = typer.Argument(..., help="ONNX model files, or folders searched for *.onnx (several: a summary table at the end)."),
     target: Optional[Target] = typer.Option(None, help="Builder whose fusions to predict (default tensorrt)."),
     precision: Optional[Precision] = typer.Option(None, help="Builder precision, classic TensorRT flags (default fp32; or trtexec's --fp16 --bf16 --int8 --best)."),
     fp16: bool = typer.Option(False, "--fp16", help=_FP16_HELP),
@@ -190,74 +190,146 @@ def analyze(
         None, "--output-format", "--format",
         help="full (rich report; default on a terminal), concise (one finding a line; default "
              "when piped), json, sarif (SARIF 2.1.0) or github (workflow annotations)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report (of every model) to this file."),
     select: Optional[list[str]] = typer.Option(None, help="Keep diagnostics whose code starts with these prefixes."),
     extend_select: Optional[list[str]] = typer.Option(None, "--extend-select", help="Prefixes added to --select (or to the config's select)."),
     ignore: Optional[list[str]] = typer.Option(None, help="Drop diagnostics whose code starts with these prefixes."),
     fail_on: Optional[FailOn] = typer.Option(None, "--fail-on", help="Exit 1 when a finding is this severe or more (error, warning, info)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: fusionlab.toml or pyproject.toml [tool.fusionlab] above MODEL)."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Drop the findings this baseline file lists (report only new ones)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Drop the findings this baseline file lists (report only new ones; one model)."),
     write_baseline: bool = typer.Option(False, "--write-baseline", help="Write this run's findings to the --baseline file and exit 0."),
 ) -> None:
     """Predict the engine layers TensorRT builds from MODEL and explain every missed fusion."""
-    from fusionlab.analysis import analyze as run_analyze
-    from fusionlab.config import settings_for
+    from fusionlab.batch import model_paths
     from fusionlab.formats import render
+    from fusionlab.graph import model_files
     from fusionlab.report import render_text
 
+    found = model_paths(model)
+    if len(found) == 1 and found[0][1] is not None:
+        raise found[0][1]
+    models = [p for p, err in found if err is None]
     if output is not None:
-        from fusionlab.graph import model_files
-
-        check_outputs({"-o/--output": output}, [*model_files(model), baseline])
+        check_outputs({"-o/--output": output}, [*(f for m in models for f in model_files(m)), baseline])
+    if len(found) > 1 and baseline is not None:
+        raise InputError(f"--baseline takes one model, not {len(found)}: run analyze once per model and baseline")
     if write_baseline and baseline is None:
         raise InputError("--write-baseline needs --baseline FILE (the file to write)")
     accepted = None
     if write_baseline:
-        from fusionlab.graph import model_files
-
-        check_outputs({"-o/--output": output, "--baseline": baseline}, model_files(model))
+        check_outputs({"-o/--output": output, "--baseline": baseline}, model_files(models[0]))
     elif baseline is not None:
         from fusionlab.baseline import read_baseline
 
         accepted = read_baseline(baseline)  # before the analysis: a bad file fails fast
     request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
+    given = dict(target=target and target.value, precision=precision and precision.value,
+                 sm=sm, select=_split(select), extend_select=_split(extend_select),
+                 ignore=_split(ignore), fail_on=fail_on and fail_on.value,
+                 output_format=fmt and fmt.value)
+    flags = dict(precision=precision, fp16=fp16, bf16=bf16, int8=int8, best=best, request=request,
+                 shown=_given(ctx, locals()))
+    if len(found) > 1:
+        return _analyze_many(found, config, given, output, flags)
+    report, opts = _analyze_one(models[0], config, given, accepted, baseline if write_baseline else None,
+                                flags)
+    if report is None:
+        return
+    name = opts["output-format"] or _default_format(output)
+    name = "full" if name == "text" else name
+    if name == "full":
+        _emit_rich(output, lambda c: render_text(report, c))
+    else:
+        _write(output, render(report, name, str(models[0])))
+    if opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"])):
+        raise typer.Exit(1)
+
+
+def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, write_to: Optional[Path],
+                 flags: dict):
+    """Analyze one model with the settings in force for it: ``(report, opts)``; the report
+    is ``None`` when ``write_to`` is a baseline file to write instead. ``flags``: the
+    trtexec spellings (precision flags, the shape request, the options shown on the command
+    line for the ignored-option warnings)."""
+    from fusionlab.analysis import analyze as run_analyze
+    from fusionlab.config import settings_for
+
     settings = settings_for(model, config)
-    opts = _in_force(settings, target=target and target.value, precision=precision and precision.value,
-                     sm=sm, select=_split(select), extend_select=_split(extend_select),
-                     ignore=_split(ignore), fail_on=fail_on and fail_on.value,
-                     output_format=fmt and fmt.value)
-    choice = _precision_choice(precision, fp16, bf16, int8, best, opts["sm"], default=opts["precision"])
+    opts = _in_force(settings, **given)
+    choice = _precision_choice(flags["precision"], flags["fp16"], flags["bf16"], flags["int8"], flags["best"],
+                               opts["sm"], default=opts["precision"])
+    request = flags["request"]
     if not request and opts.get("shapes"):
         request = _shape_request(opts["shapes"], None, None, None)
-    given = _given(ctx, locals())
+    shown = dict(flags["shown"])
     if "precision" in settings.values and not choice.spelled:
-        given["--precision"] = f"precision = {settings.values['precision']!r} in {settings.path}"
-    warnings = _ignored("analyze", opts["target"], given)
+        shown["--precision"] = f"precision = {settings.values['precision']!r} in {settings.path}"
+    warnings = _ignored("analyze", opts["target"], shown)
     chosen = None if opts["select"] is None else opts["select"] + list(opts["extend-select"])
     report = run_analyze(model, target=opts["target"], precision=choice.precision, sm=opts["sm"],
                          select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"],
                          shapes=request or None)
     _print_warnings(warnings)
     report.warnings.extend(warnings)
-    if write_baseline:
+    if write_to is not None:
         from fusionlab.baseline import write_baseline as write_file
 
-        write_file(baseline, report)
+        write_file(write_to, report)
         print(f"fusionlab: wrote {len([d for d in report.diagnostics if d.status in ('missed', 'lint')])} "
-              f"diagnostics to baseline {baseline}", file=sys.stderr)
-        return
+              f"diagnostics to baseline {write_to}", file=sys.stderr)
+        return None, opts
     if accepted is not None:
         from fusionlab.baseline import apply_baseline
 
         report = apply_baseline(report, accepted)
-    name = opts["output-format"] or _default_format(output)
+    return report, opts
+
+
+def _analyze_many(found, config: Optional[Path], given: dict, output: Optional[Path], flags: dict) -> None:
+    """analyze of several models (fusionlab.batch): each report, then the summary table;
+    a model that fails prints its one error line and the others go on; exit with the
+    worst code over the models."""
+    import json
+
+    from fusionlab.batch import Outcome, combine_json, combine_sarif, summary_table
+    from fusionlab.formats import render
+    from fusionlab.report import render_text
+
+    outcomes, formats = [], []
+    for path, problem in found:
+        try:
+            if problem is not None:
+                raise problem
+            report, opts = _analyze_one(path, config, given, None, None, flags)
+        except FusionlabError as exc:
+            message = exc.message if exc.message.startswith(str(path)) else f"{path}: {exc.message}"
+            print(f"fusionlab: error: {printable(message)}", file=sys.stderr)
+            outcomes.append(Outcome(path, error=message, exit_code=exc.exit_code))
+            continue
+        formats.append(opts["output-format"])
+        failing = opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"]))
+        outcomes.append(Outcome(path, report, exit_code=1 if failing else 0))
+    name = given["output_format"] or next((f for f in formats if f), None) or _default_format(output)
     name = "full" if name == "text" else name
+    done = [o for o in outcomes if o.report is not None]
     if name == "full":
-        _emit_rich(output, lambda c: render_text(report, c))
+        def draw(console):
+            for o in done:
+                render_text(o.report, console)
+                console.print()
+            console.print(summary_table(outcomes), markup=False, highlight=False, soft_wrap=True, end="")
+
+        _emit_rich(output, draw)
+    elif name == "json":
+        _write(output, combine_json([o.report for o in done]))
+    elif name == "sarif":
+        _write(output, combine_sarif([json.loads(render(o.report, "sarif", str(o.path))) for o in done]))
     else:
-        _write(output, render(report, name, str(model)))
-    if opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"])):
-        raise typer.Exit(1)
+        text = "".join(render(o.report, name, str(o.path)) for o in done)
+        _write(output, text + ("\n" + summary_table(outcomes) if name == "concise" else ""))
+    worst = max((o.exit_code for o in outcomes), default=0)
+    if worst:
+        raise typer.Exit(worst)
 
 
 @app.command("config")

@@ -37,7 +37,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from fusionlab.diagnostic import Diagnostic
-from fusionlab.errors import InputError
+from fusionlab.errors import CyclicMerge, InputError  # noqa: F401 - CyclicMerge re-exported
 from fusionlab.graph import Graph
 from fusionlab.pattern import ANY
 from fusionlab.registry import discover_rules
@@ -48,23 +48,6 @@ MAX_ROUNDS = 64
 QUANTIZE_OPS = ("QuantizeLinear", "DequantizeLinear")
 #: Rounds after the first revisit layers this many hops downstream of a change, at least.
 MIN_DEPTH = 8
-
-
-class CyclicMerge(RuntimeError):
-    """A rule asked to merge layers that a path through another layer connects (A -> B
-    -> C, merging A and C without B): the merged layer would be its own producer.
-
-    An internal error (a bug of the rule named), not bad input. Attributes: ``code``
-    (the rule's code), ``nodes`` (the ONNX nodes of the refused merge), ``path`` (ONNX
-    nodes of one path that leaves the merge and comes back).
-    """
-
-    def __init__(self, code: str, name: str, nodes: list[str], path: list[str]):
-        self.code, self.nodes, self.path = code, nodes, path
-        super().__init__(
-            f"rule {code} {name} merges {', '.join(nodes)} into one layer, but "
-            f"{' -> '.join(path)} leaves that layer and comes back: the layer graph would "
-            "have a cycle (torch.fx's validate_partition refuses the same)")
 
 
 @dataclass(eq=False)

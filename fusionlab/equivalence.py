@@ -74,7 +74,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
-from fusionlab.errors import InputError
+from fusionlab.errors import InputError, NotRunnable  # noqa: F401 - NotRunnable re-exported
 
 #: Seeds of the random inputs.
 SEEDS = (0, 1, 2)
@@ -94,11 +94,6 @@ _FLOATS = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorPro
 _INLINE_LIMIT = 1_800_000_000
 #: Integer inputs not read as Gather indices are drawn in [0, this).
 INT_HIGH = 2
-
-
-class NotRunnable(InputError):
-    """ONNX Runtime cannot load or run the original model: the check cannot be made
-    (exit code 2; ``--no-check`` writes the rewritten model unchecked)."""
 
 
 @dataclass

@@ -529,21 +529,71 @@ def node_names(nodes: Iterable[onnx.NodeProto]) -> list[str]:
     return names
 
 
-def load_graph(model: str | os.PathLike | onnx.ModelProto, *, infer: bool = True) -> Graph:
-    """Load an ONNX model (a path or a ``ModelProto``) into a :class:`Graph`.
+def in_memory_model(model: object) -> onnx.ModelProto | None:
+    """The ``ModelProto`` of an in-memory model, or ``None`` for a path.
 
-    External data is checked (present, inside the model's folder) but not read.
+    Accepts an ``onnx.ModelProto``; ``bytes`` / ``bytearray`` / ``memoryview`` holding a
+    serialized ``ModelProto`` (``model.SerializeToString()``, at most
+    :data:`fusionlab.files.MODEL_LIMIT` bytes); or any object with a ``model_proto``
+    attribute that is a ``ModelProto``, such as the ``torch.onnx.ONNXProgram`` that
+    ``torch.onnx.export(..., dynamo=True)`` returns (duck-typed: torch is never imported).
+
+    An in-memory model has no folder, so external data cannot be looked up: every
+    initializer must hold its bytes (``onnx.load(path)`` loads them by default;
+    ``onnx.load_external_data_for_model(model, folder)`` after ``load_external_data=False``;
+    or pass the file's path instead).
+
+    Raises:
+        InputError: bytes that are not a serialized ONNX model, or over the size limit;
+            an initializer of the in-memory model that keeps its data in an external file.
+    """
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+        if len(data) > MODEL_LIMIT:
+            raise InputError(f"model: {len(data)} bytes is over the {MODEL_LIMIT}-byte limit for an ONNX model")
+        proto = onnx.ModelProto()
+        try:
+            proto.ParseFromString(data)
+        except (DecodeError, RuntimeWarning, ValueError) as exc:
+            raise InputError(f"model: bytes are not a serialized ONNX model (protobuf parse failed: "
+                             f"{exc or 'truncated or corrupt'})") from None
+    elif isinstance(model, onnx.ModelProto):
+        proto = model
+    elif isinstance(getattr(model, "model_proto", None), onnx.ModelProto):
+        proto = model.model_proto
+    else:
+        return None
+    for tensor in proto.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+            raise InputError(
+                f"{proto.graph.name or 'model'}: initializer {tensor.name!r} keeps its data in the external "
+                f"file {location!r}, which an in-memory model cannot read; load it first "
+                "(onnx.load_external_data_for_model(model, folder)) or pass the model's path")
+    return proto
+
+
+def load_graph(model: str | os.PathLike | onnx.ModelProto | bytes, *, infer: bool = True) -> Graph:
+    """Load an ONNX model into a :class:`Graph`: a path, or an in-memory model (a
+    ``ModelProto``, its serialized ``bytes`` or an object with ``.model_proto`` such as a
+    ``torch.onnx.ONNXProgram``; see :func:`in_memory_model`).
+
+    External data of a model on disk is checked (present, inside the model's folder)
+    but not read; an in-memory model must hold all its weights.
 
     Raises:
         InputError: missing path, a directory, a FIFO, device or other special file, a
-            file over :data:`fusionlab.files.MODEL_LIMIT`, a file that is not an ONNX model
-            (protobuf parse failure or no graph), a cycle, a tensor no node
-            produces, missing or escaping external data.
+            file over :data:`fusionlab.files.MODEL_LIMIT`, a file or bytes that are not an
+            ONNX model (protobuf parse failure or no graph), a cycle, a tensor no node
+            produces, missing or escaping external data, external data in an in-memory
+            model, or an object that is neither a path nor a model.
     """
     path: Path | None = None
-    if isinstance(model, onnx.ModelProto):
-        proto = model
-    else:
+    proto = in_memory_model(model)
+    if proto is None:
+        if not isinstance(model, (str, os.PathLike)):
+            raise InputError(f"model must be a path, bytes, an onnx.ModelProto or an object with "
+                             f".model_proto (torch.onnx.ONNXProgram), got {type(model).__name__}")
         path = Path(model)
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not an ONNX model file")

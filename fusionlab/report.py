@@ -216,6 +216,67 @@ class Report:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2)
 
+    @classmethod
+    def from_json(cls, data: str | bytes | dict) -> Report:
+        """The report that :meth:`to_json` (``fusionlab analyze --output-format json``) wrote.
+
+        Args:
+            data: the JSON text (``str`` or ``bytes``) or the parsed ``dict``. Derived keys
+                (``summary``, ``findings``) are recomputed, not read; unknown keys are
+                ignored (the shape may gain keys). A diagnostic listed in
+                ``parser_rejects`` (same code, nodes and reason) gets ``rejects=True``.
+
+        Returns:
+            A :class:`Report` with ``Report.from_json(r.to_json()).to_json() == r.to_json()``.
+
+        Raises:
+            fusionlab.errors.InputError: not JSON, or not the shape of an analyze report
+                (a key missing or of the wrong type; the message names it).
+        """
+        from fusionlab.errors import InputError
+
+        if isinstance(data, (str, bytes, bytearray)):
+            try:
+                data = json.loads(data)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise InputError(f"not a fusionlab report: invalid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise InputError(f"not a fusionlab report: expected a JSON object, got {type(data).__name__}")
+        try:
+            rejects = {(r["code"], tuple(r["nodes"]), r["reason"]) for r in data.get("parser_rejects", [])}
+            diags = []
+            for d in data["diagnostics"]:
+                nodes = tuple(_strings(d["nodes"], "diagnostics[].nodes"))
+                diags.append(Diagnostic(
+                    _string(d["code"], "code"), _string(d["rule"], "rule"), _string(d["status"], "status"),
+                    nodes, d.get("check"), _string(d["reason"], "reason"), int(d.get("cost", 1)),
+                    d.get("layer"), rejects=(d["code"], nodes, d["reason"]) in rejects,
+                    severity=d.get("severity")))
+            layers = [PredictedLayer(_string(la["name"], "layers[].name"), _string(la["kind"], "layers[].kind"),
+                                     tuple(_strings(la["nodes"], "layers[].nodes")),
+                                     tuple(_strings(la["rules"], "layers[].rules")))
+                      for la in data["layers"]]
+            return cls(_string(data["model"], "model"), _string(data["target"], "target"),
+                       _string(data["precision"], "precision"), float(data["sm"]), int(data["nodes"]),
+                       layers, _strings(data["absorbed"], "absorbed"), diags,
+                       _strings(data.get("notes", []), "notes"))
+        except KeyError as exc:
+            raise InputError(f"not a fusionlab report: key {exc.args[0]!r} is missing") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"not a fusionlab report: {exc}") from None
+
+
+def _string(value, key: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"key {key!r} must be a string, got {value!r}")
+    return value
+
+
+def _strings(values, key: str) -> list[str]:
+    if not isinstance(values, list):
+        raise TypeError(f"key {key!r} must be a list of strings, got {values!r}")
+    return [_string(v, key) for v in values]
+
 
 def select_diagnostics(diags: list[Diagnostic], select: list[str] | None,
                        ignore: list[str] | None) -> list[Diagnostic]:

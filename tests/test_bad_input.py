@@ -25,8 +25,15 @@ def test_missing_path(cli, tmp_path):
 
 
 def test_directory(cli, tmp_path):
+    # analyze searches a folder for *.onnx (tests/test_batch.py); the API takes files only
     code, _, err = cli("analyze", str(tmp_path))
-    assert_one_line_error(code, err, "is a directory")
+    assert_one_line_error(code, err, str(tmp_path), "folder holds no .onnx file")
+    import pytest
+
+    from fusionlab import InputError, analyze
+
+    with pytest.raises(InputError, match="is a directory"):
+        analyze(tmp_path)
 
 
 def test_non_onnx_file(cli, tmp_path):

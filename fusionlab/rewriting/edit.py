@@ -10,15 +10,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_graphsurgeon as gs
 
-
-class CannotRewrite(Exception):
-    """Raised by a rule's ``rewrite`` when the match cannot be fixed without changing the
-    model's math; ``reason`` names what blocks it (reported, never silently changed).
-    Raise it before editing the graph."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+from fusionlab.errors import CannotRewrite  # noqa: F401 - defined in fusionlab.errors, re-exported here
 
 
 def node_of(graph: gs.Graph, name: str) -> gs.Node:
