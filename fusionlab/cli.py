@@ -233,7 +233,14 @@ def verify(
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
-        check_outputs({"-o/--output": output})
+        from fusionlab.verification import check_corpus_outputs
+
+        for opt, value in (("--layer-info", layer_info), ("--log", log), ("--profile", profile),
+                           ("--save-log", save_log), ("--save-engine", save_engine),
+                           ("--timing-cache", timing_cache)):
+            if value is not None:
+                raise InputError(f"{opt} applies to one MODEL, not to --corpus")
+        check_corpus_outputs(corpus, {"-o/--output": output})
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
                            timeout=timeout, shapes=shapes)
         _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
