@@ -493,6 +493,10 @@ def _gather_table_sizes(model: onnx.ModelProto) -> dict[str, int]:
 def _session(model: onnx.ModelProto):
     import onnxruntime as ort
 
+    # ONNX Runtime's own log lines ("[W:onnxruntime:, graph.cc ...] Removing initializer",
+    # the default logger's thread-affinity warnings) never reach stderr: errors come back
+    # as exceptions, which fusionlab reports as its one line
+    ort.set_default_logger_severity(3)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
