@@ -7,7 +7,7 @@ their difference is what analyze added at its peak; the JSON and text report siz
 bytes (``report.dumps()`` and the rich text rendering). Memory linear in the graph shows
 as a flat KiB/node.
 
-    python benchmarks/bench_memory.py [--sizes 10000,25000] [--no-render]
+    python benchmarks/bench_memory.py [--sizes 10000,25000,100000,200000] [--no-render]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def measure(n: int, render: bool = True) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,25000,100000")
+    parser.add_argument("--sizes", default="10000,25000,100000,200000")
     parser.add_argument("--no-render", action="store_true",
                         help="skip the JSON and text reports (-1 in their columns)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)

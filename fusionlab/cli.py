@@ -402,7 +402,14 @@ def verify(
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
-        check_outputs({"-o/--output": output})
+        from fusionlab.verification import check_corpus_outputs
+
+        for opt, value in (("--layer-info", layer_info), ("--log", log), ("--profile", profile),
+                           ("--save-log", save_log), ("--save-engine", save_engine),
+                           ("--timing-cache", timing_cache)):
+            if value is not None:
+                raise InputError(f"{opt} applies to one MODEL, not to --corpus")
+        check_corpus_outputs(corpus, {"-o/--output": output})  # not a model of the corpus
         result = calibrate(corpus, jobs=jobs, target=tgt, precision=choice.precision, sm=sm,
                            timeout=timeout, shapes=request or None, precision_flags=choice.flags)
         _print_warnings(warnings)
@@ -603,9 +610,42 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Predict, verify and fix TensorRT layer fusions in ONNX models."""
 
 
+def _checked_paths(command):
+    """``command`` wrapped so every path argument passes :func:`fusionlab.files.check_path`
+    (no NUL byte, under PATH_MAX and NAME_MAX) before the command runs: one line, exit 2,
+    instead of an ``OSError`` (File name too long) from whichever call meets it first."""
+    import functools
+    import inspect
+
+    from fusionlab.files import check_path
+
+    signature = inspect.signature(command)
+    labels = {}
+    for name, param in signature.parameters.items():
+        decls = getattr(param.default, "param_decls", None) or ()
+        labels[name] = next((d for d in decls if d.startswith("--")), None) or name.upper()
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        for name, value in signature.bind_partial(*args, **kwargs).arguments.items():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, Path):
+                    check_path(item, labels[name])
+        return command(*args, **kwargs)
+
+    return run
+
+
+for _info in app.registered_commands:
+    _info.callback = _checked_paths(_info.callback)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
+        for arg in sys.argv[1:] if argv is None else argv:
+            if "\x00" in str(arg):  # only the in-process API can pass one (exec cannot)
+                raise InputError(f"argument {str(arg)[:60]!r}: contains a NUL byte")
         app(args=argv, prog_name="fusionlab")  # click handles usage errors: exit 2
         return 0
     except SystemExit as exc:

@@ -61,6 +61,11 @@ in [0, 2) (attention masks, token type ids); bool inputs random. Symbolic dimens
 ``shapes`` (``--shapes name:1x64``) fixes an input's dims, and each symbolic dimension's
 name then has that value in every input that uses it; a symbolic first dimension
 defaults to 1 (batch); any other needs ``--shapes``.
+
+Input size (:func:`check_input_bytes`): one seed's inputs may total at most
+:data:`MAX_INPUT_BYTES` (1 GiB). Larger inputs (a graph input of 2^40 elements, ``--shapes``
+giving a 25 GB tensor) are refused before anything is allocated, with a message naming
+the input, its shape and size, and ``--shapes NAME:DIMS``.
 """
 
 from __future__ import annotations
@@ -94,6 +99,9 @@ _FLOATS = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorPro
 _INLINE_LIMIT = 1_800_000_000
 #: Integer inputs not read as Gather indices are drawn in [0, this).
 INT_HIGH = 2
+#: Largest total size of one seed's random inputs, bytes (1 GiB). The check keeps every
+#: seed's inputs and ONNX Runtime's outputs, so a run needs several times this.
+MAX_INPUT_BYTES = 1 << 30
 
 
 @dataclass
@@ -271,6 +279,7 @@ def reference(model: onnx.ModelProto, *, shapes=None, seeds: Sequence[int] = SEE
         notes.append(f"the original model fails onnx.checker's full check ({problem}); the "
                      "rewritten model is held to the plain check")
     input_shapes = resolve_shapes(model, shapes)
+    check_input_bytes(model, input_shapes)
     try:
         session = _session(model)
     except Exception as exc:
@@ -338,6 +347,11 @@ def resolve_shapes(model: onnx.ModelProto, shapes=None) -> dict[str, list[int]]:
                 dims.append(params[d])
             elif i == 0:
                 dims.append(1)
+            elif isinstance(d, int):  # a fixed dim_value of 0 or below
+                raise InputError(f"input {v.name} has the dimension {d} (axis {i}), not a size >= 1; "
+                                 f"give its size with --shape {v.name}:"
+                                 + "x".join(str(x) if isinstance(x, int) and x > 0 else "N"
+                                            for x in dims_of[v.name]))
             else:
                 raise InputError(f"input {v.name} has the symbolic dimension {d or '?'} (axis {i}); "
                                  f"give its size with --shapes {v.name}:"
@@ -347,8 +361,70 @@ def resolve_shapes(model: onnx.ModelProto, shapes=None) -> dict[str, list[int]]:
     return out
 
 
+def _itemsize(dtype: int) -> int:
+    """Bytes per element numpy uses for an ONNX dtype (8 for strings and unknown types)."""
+    try:
+        np_type = onnx.helper.tensor_dtype_to_np_dtype(dtype)
+    except Exception:  # UNDEFINED, STRING on some onnx versions, a dtype onnx does not know
+        return 8
+    return 8 if np_type == object else max(int(np_type.itemsize), 1)
+
+
+def _size_text(n: int) -> str:
+    if n >= 1 << 50:
+        return f"{n:.3g} bytes"
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"
+
+
+def check_input_bytes(model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]],
+                      limit: int = MAX_INPUT_BYTES) -> int:
+    """Refuse, before any allocation, random inputs larger than ``limit`` in total.
+
+    Args:
+        model: the model whose graph inputs ``shapes`` describes (for the dtypes).
+        shapes: graph input name -> concrete dims (:func:`resolve_shapes`).
+        limit: the largest total size of one seed's inputs, bytes (:data:`MAX_INPUT_BYTES`).
+
+    Returns:
+        The total size of one seed's inputs, bytes (Python ints: no overflow).
+
+    Raises:
+        InputError: (exit code 2) a dimension is not a positive integer, or the inputs
+            total more than ``limit``; the message names the largest input, its shape and
+            size, and ``--shape NAME:DIMS``.
+    """
+    types = {v.name: v.type.tensor_type.elem_type for v in model.graph.input}
+    sizes: dict[str, int] = {}
+    for name, dims in shapes.items():
+        n = _itemsize(types.get(name, TensorProto.FLOAT))
+        for d in dims:
+            if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+                raise InputError(f"input {name} has the dimension {d!r} in {list(dims)}; every "
+                                 f"dimension must be a positive integer (give one with --shape {name}:DIMS)")
+            n *= d
+        sizes[name] = n
+    total = sum(sizes.values())
+    if total > limit:
+        name = max(sizes, key=sizes.get)
+        dims = "x".join(map(str, shapes[name])) or "scalar"
+        dtype = TensorProto.DataType.Name(types.get(name, TensorProto.FLOAT) or TensorProto.FLOAT)
+        total_text = "" if total == sizes[name] else f" (all inputs {_size_text(total)})"
+        raise InputError(f"input {name} of shape {dims} ({dtype}) is {_size_text(sizes[name])}{total_text}, "
+                         f"over the {_size_text(limit)} limit of the equivalence check's random inputs; "
+                         f"give a smaller one with --shape {name}:DIMS (or skip the check with --no-check)")
+    return total
+
+
 def random_inputs(model: onnx.ModelProto, shapes: Mapping[str, list[int]], seed: int) -> dict[str, np.ndarray]:
-    """One random value per graph input (see module doc for the distributions)."""
+    """One random value per graph input (see module doc for the distributions).
+
+    Raises:
+        InputError: the inputs would exceed :data:`MAX_INPUT_BYTES` (:func:`check_input_bytes`).
+    """
+    check_input_bytes(model, shapes)
     rng = np.random.default_rng(seed)
     tables = _gather_table_sizes(model)
     types = {v.name: v.type.tensor_type.elem_type for v in model.graph.input}
@@ -412,6 +488,10 @@ def _gather_table_sizes(model: onnx.ModelProto) -> dict[str, int]:
 def _session(model: onnx.ModelProto):
     import onnxruntime as ort
 
+    # ONNX Runtime's own log lines ("[W:onnxruntime:, graph.cc ...] Removing initializer",
+    # the default logger's thread-affinity warnings) never reach stderr: errors come back
+    # as exceptions, which fusionlab reports as its one line
+    ort.set_default_logger_severity(3)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from fusionlab.errors import InputError
 
-__all__ = ["MODEL_LIMIT", "TEXT_LIMIT", "atomic_files", "check_outputs", "check_readable",
+__all__ = ["MODEL_LIMIT", "TEXT_LIMIT", "atomic_files", "check_outputs", "check_path", "check_readable",
            "check_writable", "write_atomic"]
 
 #: Largest ``.onnx`` file read, bytes (4 GiB; protobuf itself stops at 2 GiB, larger
@@ -40,6 +40,62 @@ __all__ = ["MODEL_LIMIT", "TEXT_LIMIT", "atomic_files", "check_outputs", "check_
 MODEL_LIMIT = 4 << 30
 #: Largest build log, layer-info or profile JSON read, bytes (256 MiB).
 TEXT_LIMIT = 256 << 20
+
+
+#: Longest path the kernel takes, bytes with the terminating NUL (``PATH_MAX``, Linux 4096).
+PATH_MAX = 4096
+#: Longest file or folder name, bytes (``NAME_MAX``, 255 on ext4, xfs, btrfs, tmpfs).
+NAME_MAX = 255
+
+
+def _limit(folder: str, name: str, default: int) -> int:
+    """``os.pathconf`` of the nearest existing folder, else ``default``."""
+    try:
+        while folder and not os.path.isdir(folder):
+            folder = os.path.dirname(folder.rstrip("/")) if folder.rstrip("/") else ""
+        return int(os.pathconf(folder or ".", name))
+    except (OSError, ValueError, AttributeError):
+        return default
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:40]) + f"... ({len(text)} characters)"
+
+
+def check_path(path: str | os.PathLike, what: str = "path", *,
+               error: type[InputError] = InputError) -> Path:
+    """Refuse a path no system call could take, before any is made.
+
+    Args:
+        path: the path as given (relative or absolute).
+        what: what it is, for the message (``"--save-log"``, ``"ONNX model"``).
+        error: the error class raised (exit code 2).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        error: the path holds a NUL byte, is :data:`PATH_MAX` bytes or longer, or one of
+            its names is longer than :data:`NAME_MAX` bytes (the limits of its file
+            system, ``os.pathconf``, where it exists).
+    """
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if "\x00" in text:
+        raise error(f"{what} {_short(text)}: a path cannot contain a NUL byte")
+    raw = os.fsencode(text)
+    folder = os.path.dirname(os.path.abspath(text)) if len(raw) < PATH_MAX else "/"
+    path_max = _limit(folder, "PC_PATH_MAX", PATH_MAX)
+    if len(raw) >= path_max:
+        raise error(f"{what} {_short(text)}: is {len(raw)} bytes long, over the system's limit of "
+                    f"{path_max - 1} bytes (PATH_MAX)")
+    name_max = _limit(folder, "PC_NAME_MAX", NAME_MAX)
+    longest = max(raw.split(b"/"), key=len)
+    if len(longest) > name_max:
+        raise error(f"{what} {_short(text)}: has a name of {len(longest)} bytes, over the system's limit "
+                    f"of {name_max} bytes (NAME_MAX)")
+    return Path(text)
 
 
 def _size(n: int) -> str:
@@ -61,12 +117,10 @@ def check_readable(path: str | os.PathLike, limit: int, *, what: str = "file",
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        error: a NUL byte in the path; missing; a directory, FIFO, device or socket;
+        error: a path :func:`check_path` refuses; missing; a directory, FIFO, device or socket;
             larger than ``limit``; ``stat`` fails.
     """
-    if "\x00" in os.fspath(path):
-        raise error(f"{os.fspath(path)!r}: a path cannot contain a NUL byte")
-    path = Path(path)
+    path = check_path(path, what, error=error)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -90,13 +144,11 @@ def check_writable(path: str | os.PathLike) -> None:
     """Fail early (before any work) when ``path`` cannot be written.
 
     Raises:
-        InputError: the path holds a NUL byte; it is a folder or another existing
+        InputError: the path fails :func:`check_path`; it is a folder or another existing
             non-regular file (device, FIFO, socket); its folder is missing, not a folder,
             or not writable.
     """
-    if "\x00" in os.fspath(path):
-        raise InputError(f"{os.fspath(path)!r}: a path cannot contain a NUL byte")
-    path = Path(path)
+    path = check_path(path, "output")
     folder = _folder(path)
     if path.is_dir():
         raise InputError(f"{path}: is a directory; give the output file's name")

@@ -28,7 +28,7 @@ from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from fusionlab.errors import InputError
-from fusionlab.files import MODEL_LIMIT, check_readable
+from fusionlab.files import MODEL_LIMIT, check_path, check_readable
 
 #: Op domains TensorRT's ONNX parser knows (the default domain and its alias).
 KNOWN_DOMAINS = ("", "ai.onnx")
@@ -594,7 +594,7 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto | bytes, *, infer: boo
         if not isinstance(model, (str, os.PathLike)):
             raise InputError(f"model must be a path, bytes, an onnx.ModelProto or an object with "
                              f".model_proto (torch.onnx.ONNXProgram), got {type(model).__name__}")
-        path = Path(model)
+        path = check_path(model, "ONNX model")
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not an ONNX model file")
         check_readable(path, MODEL_LIMIT, what="ONNX model")
@@ -623,10 +623,11 @@ def model_files(model: str | os.PathLike) -> list[Path]:
     without its external data.
 
     Raises:
-        InputError: the model is a FIFO, device or other special file, or too large
+        InputError: a path :func:`fusionlab.files.check_path` refuses (NUL, PATH_MAX,
+            NAME_MAX); the model is a FIFO, device or other special file, or too large
             (:func:`fusionlab.files.check_readable`).
     """
-    path = Path(model)
+    path = check_path(model, "ONNX model")
     files = [path]
     if not path.exists() or path.is_dir():
         return files

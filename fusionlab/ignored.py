@@ -11,9 +11,9 @@ stderr and an entry of the JSON report's ``warnings`` (``fusionlab.cli`` does bo
   which Tensor Cores the GPU has.
 * ``verify`` with ``--layer-info`` / ``--log`` builds nothing: the build options
   (``--timeout``, ``--save-log``, ``--save-engine``, ``--timing-cache``, the profile's
-  ``--minShapes`` / ``--maxShapes``) are unused; ``verify --corpus`` does not save
-  per-model files (``--save-log``, ``--save-engine``, ``--timing-cache``); ``--jobs``
-  applies to ``--corpus`` only.
+  ``--minShapes`` / ``--maxShapes``) are unused; ``--jobs`` applies to ``--corpus`` only
+  (the per-model files ``--save-log``, ``--save-engine``, ``--timing-cache`` with
+  ``--corpus`` are refused, exit 2, before this).
 * ``rewrite`` without ``--verify`` builds nothing: ``--timeout`` and the profile's
   ``--minShapes`` / ``--maxShapes`` are unused (the check runs at ``--optShapes``).
 
@@ -55,8 +55,6 @@ def ignored_options(command: str, target: str, given: Mapping[str, str], *, live
         why = None
         if target == "tensorrt-rtx" and option in PRECISION_OPTIONS:
             why = _RTX_PRECISION
-        elif command == "verify" and corpus and option in ("--save-log", "--save-engine", "--timing-cache"):
-            why = "is ignored with --corpus (it is a per-model file)"
         elif command == "verify" and not corpus and option == "--jobs":
             why = "applies to --corpus only and is ignored"
         elif command == "verify" and not live_build and not corpus and option in BUILD_OPTIONS:

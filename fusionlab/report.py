@@ -300,7 +300,6 @@ def render_text(report: Report, console) -> None:
     """
     from rich.table import Table
 
-    from fusionlab.text import markup
 
     findings = report.findings
     missed = [f for f in findings if f.status == "missed"]
@@ -341,7 +340,6 @@ def findings_table(title: str, rows, *, severity: bool = False):
     through :func:`fusionlab.text.markup` (names are data, never markup or terminal codes)."""
     from rich.table import Table
 
-    from fusionlab.text import markup
 
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     for col in (("severity",) if severity else ()) + ("code", "rule", "check", "nodes", "reason"):

@@ -124,13 +124,14 @@ def test_output_onto_a_device_is_refused(cli, tmp_path, model):
 
 
 def test_output_path_with_nul(cli, tmp_path, model):
-    """click refuses it as a usage error (exit 2); check_writable refuses it for library callers."""
+    """One line, exit 2 (tests/test_path_limits.py has every option); check_writable refuses it
+    for library callers."""
     from fusionlab.errors import InputError
     from fusionlab.files import check_writable
 
     before = snapshot(tmp_path)
     code, _, err = cli("analyze", model, "-o", f"{tmp_path}/a\x00b")
-    assert code == 2 and "null byte" in err and "Traceback" not in err
+    assert code == 2 and "NUL byte" in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert snapshot(tmp_path) == before
     with pytest.raises(InputError, match="NUL"):
         check_writable(f"{tmp_path}/a\x00b")

@@ -401,14 +401,14 @@ def test_rewrite_verify_builds_take_the_profile(cli, dynamic_mobilenet):
 
 
 @pytest.mark.needs_rtx
-def test_corpus_warns_about_per_model_options(cli, tmp_path, conv_relu_model):
+def test_corpus_warns_about_the_precision_and_refuses_per_model_files(cli, tmp_path, conv_relu_model):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     onnx.save(conv_relu_model, str(corpus / "m.onnx"))
-    data, err = _json(cli, "verify", "--corpus", corpus, "--target", "tensorrt-rtx", "--save-log", tmp_path / "x.log",
-                      "--int8")
-    assert "fusionlab: warning: --save-log" in err and "is ignored with --corpus" in err
-    assert [w.split(" ")[0] for w in data["warnings"]] == ["--int8", "--save-log"]
+    data, err = _json(cli, "verify", "--corpus", corpus, "--target", "tensorrt-rtx", "--int8")
+    assert [w.split(" ")[0] for w in data["warnings"]] == ["--int8"]
+    code, _, err = cli("verify", "--corpus", corpus, "--target", "tensorrt-rtx", "--save-log", tmp_path / "x.log")
+    assert code == 2 and "--save-log applies to one MODEL, not to --corpus" in err
     assert not (tmp_path / "x.log").exists()
 
 

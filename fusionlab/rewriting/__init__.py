@@ -30,7 +30,7 @@ _LAZY = {
     **dict.fromkeys(("Requantization", "RewriteOptions"), "options"),
     **dict.fromkeys(("BuildCount", "Change", "Refusal", "RewriteReport"), "report"),
     **dict.fromkeys(("available_passes", "select_passes"), "passes"),
-    **dict.fromkeys(("MAX_ROUNDS", "STAMP_DESCRIPTION", "STAMP_KEY", "named_copy", "rewrite"), "driver"),
+    **dict.fromkeys(("MAX_NODES", "MAX_ROUNDS", "STAMP_DESCRIPTION", "STAMP_KEY", "named_copy", "rewrite"), "driver"),
     **dict.fromkeys(("build_count", "builder_for"), "builds"),
     **dict.fromkeys(("check_output_path", "has_external_data", "save_model", "write_model_atomic"), "save"),
     "render_rewrite": "render",

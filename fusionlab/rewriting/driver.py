@@ -65,6 +65,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Rounds of analyze -> rewrite before the driver gives up (with a warning).
 MAX_ROUNDS = 16
+#: Largest graph rewrite takes, in nodes (analyze takes any size). Each round analyzes,
+#: runs onnx.checker's full check and ONNX Runtime on the whole graph, so a larger graph
+#: stops at once with exit 2 instead of running for many minutes.
+MAX_NODES = 100_000
 #: ``metadata_props`` keys stamped on rewritten nodes.
 STAMP_KEY = "fusionlab.rewrite"
 STAMP_DESCRIPTION = "fusionlab.rewrite.description"
@@ -113,8 +117,8 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         changed.
 
     Raises:
-        InputError: the model cannot be loaded, an option is wrong, an unknown pass,
-            a requantization without ``atol``.
+        InputError: the model cannot be loaded, has more than :data:`MAX_NODES` nodes, an
+            option is wrong, an unknown pass, a requantization without ``atol``.
         NotRunnable: ONNX Runtime cannot run the original and ``allow_unchecked`` is off.
         EquivalenceError: a pass made an invalid model or changed an output beyond
             tolerance (names the pass, the output and the difference).
@@ -130,6 +134,9 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
     builder = builder_for(target) if verify else None
     selected = select_passes(passes)
     original, name, path = _load(model)
+    if len(original.graph.node) > MAX_NODES:
+        raise InputError(f"{name}: has {len(original.graph.node)} nodes; rewrite takes at most {MAX_NODES} "
+                         "(fusionlab.rewriting.MAX_NODES; analyze takes any size)")
     profile = resolve_shapes(original, shapes, name)
     declared = declared_inputs(original)
     shapes = with_symbols(declared, profile.opt_shapes()) if profile else None

@@ -41,7 +41,7 @@ from fusionlab.errors import BuilderUnavailable, InputError
 from fusionlab.files import write_atomic
 from fusionlab.trt.artifacts.model import LayerTiming, Profile
 
-__all__ = ["LayerProfiler", "LayerTimes", "layer_profiler_class"]
+__all__ = ["LayerProfiler", "LayerTimes", "layer_profiler_class"]  # noqa: F822 (LayerProfiler: module __getattr__)
 
 #: The TensorRT Python modules whose ``IProfiler`` a profiler can subclass, in order of preference.
 RUNTIME_MODULES = ("tensorrt_rtx", "tensorrt")

@@ -20,7 +20,8 @@ from fusionlab.lazy import lazy_exports
 _LAZY = {
     **dict.fromkeys(("BUILDER_OF_TARGET", "verify"), "run"),
     **dict.fromkeys(("MissedCost", "Verification"), "result"),
-    **dict.fromkeys(("RuleTally", "calibrate", "corpus_exit_code", "corpus_json"), "corpus"),
+    **dict.fromkeys(("RuleTally", "calibrate", "check_corpus_outputs", "corpus_exit_code", "corpus_json"),
+                   "corpus"),
     **dict.fromkeys(("render_corpus", "render_verification"), "render"),
 }
 __all__ = list(_LAZY)

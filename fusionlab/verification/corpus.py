@@ -43,6 +43,83 @@ def _tally_input(v: Verification) -> dict:
     }
 
 
+def corpus_models(corpus: str | os.PathLike) -> list[Path]:
+    """Every ``*.onnx`` under the folder ``corpus`` (recursively, sorted), refused ones
+    included (see :func:`refusal`).
+
+    Raises:
+        InputError: ``corpus`` is not a folder or holds no ``.onnx`` file.
+    """
+    root = Path(corpus)
+    if not root.is_dir():
+        raise InputError(f"{root}: --corpus needs a folder of .onnx models")
+    paths = sorted(p for p in root.rglob("*.onnx") if not p.is_dir())
+    if not paths:
+        raise InputError(f"{root}: no .onnx file in this folder")
+    return paths
+
+
+def refusal(path: Path, corpus: str | os.PathLike) -> InputError | None:
+    """Why the corpus model ``path`` is not read (the read policy), or None.
+
+    Refused without being opened: a FIFO (would block the worker forever), a device, a
+    socket, a file over :data:`~fusionlab.files.MODEL_LIMIT`, and a path that resolves
+    (through symlinks) outside the folder ``corpus``.
+    """
+    try:
+        check_readable(path, MODEL_LIMIT, what="ONNX model")
+    except InputError as exc:
+        return exc
+    root = os.path.realpath(corpus)
+    real = os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root:
+        return InputError(f"{path}: is a symlink to {real}, outside the --corpus folder {corpus}; "
+                          "refusing to read it")
+    return None
+
+
+def check_corpus_outputs(corpus: str | os.PathLike, outputs: dict) -> None:
+    """The output policy of ``verify --corpus``: :func:`fusionlab.files.check_outputs`
+    against every file of the corpus (:func:`corpus_files`), and no output inside the
+    corpus folder whose name ends in ``.onnx`` (the next run would read it as a model).
+
+    Args:
+        corpus: the ``--corpus`` folder.
+        outputs: option name -> path or None, as for ``check_outputs``.
+
+    Raises:
+        InputError: (exit code 2) an output breaks either rule.
+    """
+    from fusionlab.files import check_outputs
+
+    check_outputs(outputs, corpus_files(corpus))
+    root = os.path.realpath(corpus)
+    for opt, p in outputs.items():
+        if p is None:
+            continue
+        real = os.path.realpath(p)
+        if os.fspath(p).endswith(".onnx") and os.path.commonpath([root, real]) == root:
+            raise InputError(f"{opt} {os.fspath(p)}: is inside the --corpus folder {corpus} and ends in "
+                             ".onnx, so it would be read as a model; write the report elsewhere")
+
+
+def corpus_files(corpus: str | os.PathLike) -> list[Path]:
+    """The files the corpus is made of: every model :func:`refusal` accepts and its
+    external-data files (:func:`fusionlab.graph.model_files`), then the refused paths
+    themselves. An output of ``verify --corpus`` may be none of them
+    (:func:`fusionlab.files.check_outputs`).
+
+    Raises:
+        InputError: as :func:`corpus_models`.
+    """
+    from fusionlab.graph import model_files
+
+    files: list[Path] = []
+    for p in corpus_models(corpus):
+        files.extend([p] if refusal(p, corpus) else model_files(p))
+    return files
+
+
 def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     """Verify every ``*.onnx`` under ``corpus`` (a process pool of ``jobs`` workers).
 
@@ -51,26 +128,23 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     confirmed, not observed; and the builder's fusions no rule predicted, grouped by the
     ONNX op types they join (e.g. ``Conv+Relu``).
 
+    A model the read policy refuses (:func:`refusal`: a FIFO, a device, a symlink out of
+    the folder, too large) is not opened: it is that model's failure (exit code 2) and the
+    rest of the corpus still runs.
+
     Raises:
-        InputError: ``corpus`` is not a folder or holds no ``.onnx`` file; one of its
-            ``.onnx`` files is a FIFO, device or other special file, or too large
-            (:func:`fusionlab.files.check_readable`).
+        InputError: ``corpus`` is not a folder or holds no ``.onnx`` file.
     """
-    root = Path(corpus)
-    if not root.is_dir():
-        raise InputError(f"{root}: --corpus needs a folder of .onnx models")
-    paths = sorted(root.rglob("*.onnx"))
-    if not paths:
-        raise InputError(f"{root}: no .onnx file in this folder")
-    for p in paths:  # a FIFO or device among the models would hang a worker: refuse the run
-        if not p.is_dir():
-            check_readable(p, MODEL_LIMIT, what="ONNX model")
-    work = [(p, kwargs) for p in paths]
+    paths = corpus_models(corpus)
+    refused = {p: refusal(p, corpus) for p in paths}
+    work = [(p, kwargs) for p in paths if refused[p] is None]
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_verify_one, work))
+            built = iter(list(pool.map(_verify_one, work)))
     else:
-        results = [_verify_one(w) for w in work]
+        built = iter([_verify_one(w) for w in work])
+    results = [(str(p), None, (refused[p].message, refused[p].exit_code)) if refused[p] else next(built)
+               for p in paths]
     tallies: dict[str, RuleTally] = {}
     unpredicted: dict[str, int] = {}
     models: dict[str, dict] = {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 from fusionlab.errors import ArtifactError
 from fusionlab.files import TEXT_LIMIT, check_readable
