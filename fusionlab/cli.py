@@ -234,8 +234,11 @@ def verify(
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
         check_outputs({"-o/--output": output})
-        result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
-                           timeout=timeout, shapes=shapes)
+        from fusionlab.progress import StepProgress
+
+        with StepProgress() as bars:
+            result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
+                               timeout=timeout, shapes=shapes, progress=bars.callback("verify --corpus"))
         _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
         code = corpus_exit_code(result, min_f1)
         if code:
@@ -248,25 +251,13 @@ def verify(
     check_outputs({"-o/--output": output, "--save-log": save_log, "--save-engine": save_engine,
                    "--timing-cache": timing_cache},
                   [*model_files(model), layer_info, log, profile])
-    progress = None
-    bar = None
-    if not (layer_info or log) and fmt is not Format.json and sys.stderr.isatty():
-        from rich.progress import Progress
+    from fusionlab.progress import StepProgress
 
-        bar = Progress(transient=True, console=Console(stderr=True))
-        task = bar.add_task("building", total=None)
-
-        def progress(phase: str, step: int, steps: int) -> None:
-            bar.update(task, description=phase[:60], completed=step, total=steps or None)
-
-        bar.start()
-    try:
+    with StepProgress() as bars:
         v = run_verify(model, target=tgt, precision=precision.value, sm=sm, layer_info=layer_info, log=log,
                        profile=profile, timeout=timeout, save_log=save_log, save_engine=save_engine,
-                       timing_cache=timing_cache, shapes=shapes, progress=progress)
-    finally:
-        if bar is not None:
-            bar.stop()
+                       timing_cache=timing_cache, shapes=shapes,
+                       progress=None if layer_info or log else bars.callback("building"))
     _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
     f1 = v.comparison.score.f1
     if min_f1 is not None and (f1 is None or f1 < min_f1):
@@ -318,11 +309,15 @@ def rewrite(
         outputs["-o/--output's external data"] = dest.with_name(f"{dest.name}.data")
     check_outputs(outputs, inputs,
                   updates=("-o/--output", "-o/--output's external data") if in_place else ())
+    from fusionlab.progress import StepProgress
+
     try:
-        new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
-                                  passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
-                                  shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
-                                  allow_requantize=allow_requantize)
+        with StepProgress() as bars:
+            new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
+                                      passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
+                                      shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
+                                      allow_requantize=allow_requantize,
+                                      progress=bars.callback("rewrite --verify") if verify_build else None)
     except NotRunnable as exc:
         print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
         raise

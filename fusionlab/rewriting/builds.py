@@ -16,9 +16,10 @@ from fusionlab.trt.build import available_builders, build
 
 
 def build_count(model: onnx.ModelProto | str | os.PathLike, builder: str, shapes=None,
-                timeout: float = 600.0) -> BuildCount:
+                timeout: float = 600.0, progress=None) -> BuildCount:
     """Build ``model`` live and count its engine layers (all, and those with ONNX nodes).
-    A failed build is recorded in ``error`` (a missing builder raises)."""
+    A failed build is recorded in ``error`` (a missing builder raises). ``progress``:
+    the builder's ``progress(phase, step, steps)`` (:func:`fusionlab.trt.build.build`)."""
     with tempfile.TemporaryDirectory(prefix="fusionlab-build-") as tmp:
         if isinstance(model, onnx.ModelProto):
             path = Path(tmp) / "model.onnx"
@@ -26,7 +27,7 @@ def build_count(model: onnx.ModelProto | str | os.PathLike, builder: str, shapes
         else:
             path = Path(model)
         try:
-            result = build(path, builder=builder, timeout=timeout, shapes=shapes)
+            result = build(path, builder=builder, timeout=timeout, shapes=shapes, progress=progress)
         except BuildError as exc:
             return BuildCount(builder, error=exc.message)
     layers = parse_log_text(result.log).layers

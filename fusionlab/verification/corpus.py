@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,8 +44,13 @@ def _tally_input(v: Verification) -> dict:
     }
 
 
-def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
+def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None,
+              **kwargs) -> dict:
     """Verify every ``*.onnx`` under ``corpus`` (a process pool of ``jobs`` workers).
+
+    ``progress(description, done, total)`` (:mod:`fusionlab.progress`), when given, is
+    called in this process before the first model and after each one, with the model's
+    file name and how many of the ``total`` models are done.
 
     Returns ``{"models": {path: score or {"error", "exit_code"}}, "rules": [RuleTally...],
     "unpredicted": {op-type signature: count}}``: per rule, how often it was predicted,
@@ -66,11 +72,23 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
         if not p.is_dir():
             check_readable(p, MODEL_LIMIT, what="ONNX model")
     work = [(p, kwargs) for p in paths]
+    results = []
+
+    def step(result) -> None:
+        results.append(result)
+        if progress is not None:
+            following = "" if len(results) == len(paths) else f", next {paths[len(results)].name}"
+            progress(f"{Path(result[0]).name} done{following}", len(results), len(paths))
+
+    if progress is not None:
+        progress(paths[0].name, 0, len(paths))
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_verify_one, work))
+            for result in pool.map(_verify_one, work):
+                step(result)
     else:
-        results = [_verify_one(w) for w in work]
+        for w in work:
+            step(_verify_one(w))
     tallies: dict[str, RuleTally] = {}
     unpredicted: dict[str, int] = {}
     models: dict[str, dict] = {}
