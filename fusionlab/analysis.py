@@ -76,6 +76,19 @@ def _node_ignored(d: Diagnostic, per_node: dict[str, list[str]]) -> bool:
                for glob, codes in per_node.items())
 
 
+def _load_at(model, shapes) -> Graph:
+    """Load ``model`` and infer its shapes at the opt shapes of ``shapes`` (checked
+    against its inputs by :func:`fusionlab.shapes.resolve`)."""
+    if shapes is None:
+        return load_graph(model)
+    from fusionlab.shapes import declared_inputs, resolve, with_symbols
+
+    graph = load_graph(model, infer=False)
+    opt = resolve(graph.model, shapes, graph.name).opt_shapes()
+    graph.infer_shapes(with_symbols(declared_inputs(graph.model), opt))
+    return graph
+
+
 @contextlib.contextmanager
 def _no_cyclic_gc():
     """Pause Python's cyclic garbage collector during one analysis: the engine allocates
@@ -93,7 +106,7 @@ def _no_cyclic_gc():
 def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
             precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
             ignore: str | list[str] | None = None,
-            per_node_ignores: dict[str, list[str]] | None = None) -> Report:
+            per_node_ignores: dict[str, list[str]] | None = None, shapes=None) -> Report:
     """Predict TensorRT's engine layers for an ONNX model and explain missed fusions.
 
     Args:
@@ -105,6 +118,11 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
             (``"TRT1"``, ``"trt108,TRT4"``) or a list; case-insensitive.
         per_node_ignores: ``{glob: [code prefixes]}``: drop a diagnostic of those codes
             when any of its nodes matches the :func:`fnmatch.fnmatchcase` glob.
+        shapes: input shapes to predict at: trtexec's ``"x:1x3x224x224,y:1x64"``, a
+            mapping ``{"x": (1, 3, 224, 224)}``, or a :class:`fusionlab.shapes.ShapeRequest`
+            (``shape_request(opt_shapes=..., min_shapes=..., max_shapes=...)``: the
+            prediction is at the opt shapes). Ignored for a loaded ``Graph``, which keeps
+            the shapes it was inferred with.
 
     Returns:
         A :class:`fusionlab.report.Report`; ``report.to_json()`` is the documented shape.
@@ -117,16 +135,18 @@ def analyze(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str =
         fusionlab.errors.InputError: the model cannot be loaded (see
             :func:`fusionlab.graph.load_graph`), an option is unknown, ``sm`` is not a
             compute capability (:func:`compute_capability`), or a ``select`` / ``ignore``
-            code matches no rule (:func:`rule_selection`).
+            code matches no rule (:func:`rule_selection`), or ``shapes`` is malformed or
+            does not fit the model's inputs (:mod:`fusionlab.shapes`).
     """
     return analyze_matches(model, target=target, precision=precision, sm=sm,
-                           select=select, ignore=ignore, per_node_ignores=per_node_ignores)[0]
+                           select=select, ignore=ignore, per_node_ignores=per_node_ignores,
+                           shapes=shapes)[0]
 
 
 def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, target: str = "tensorrt",
                     precision: str = "fp32", sm: float | str = 8.6, select: str | list[str] | None = None,
                     ignore: str | list[str] | None = None,
-                    per_node_ignores: dict[str, list[str]] | None = None,
+                    per_node_ignores: dict[str, list[str]] | None = None, shapes=None,
                     ) -> tuple[Report, list[tuple[Diagnostic, Match]]]:
     """:func:`analyze`, plus the engine's match behind each diagnostic (for rewrites).
 
@@ -146,7 +166,7 @@ def analyze_matches(model: str | os.PathLike | onnx.ModelProto | Graph, *, targe
     select, ignore = rule_selection(select, known), rule_selection(ignore, known)
     per_node = {g: rule_selection(c, known) or [] for g, c in (per_node_ignores or {}).items()}
     with _no_cyclic_gc():
-        graph = model if isinstance(model, Graph) else load_graph(model)
+        graph = model if isinstance(model, Graph) else _load_at(model, shapes)
         result = engine.run(graph, target=target, precision=precision, sm=sm)
     names = {}
     layers = []

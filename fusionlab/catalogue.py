@@ -24,8 +24,11 @@ JSON_NAME = "catalogue.json"
 
 
 def rows_of(rules) -> list[dict]:
-    """One dict per rule class: code, name, kind, targets, checks, severity (and the
-    checks whose failure is info) and docstring sections."""
+    """One dict per rule class: code, name, kind, targets, checks (and the targets each
+    applies on), severity (and the checks whose failure is info), docstring sections and
+    the whole docstring (``doc``, for ``fusionlab rules CODE``)."""
+    import inspect
+
     rows = []
     for rule in rules:
         sections = rule.doc_sections()
@@ -33,10 +36,12 @@ def rows_of(rules) -> list[dict]:
             "code": rule.code, "name": rule.name, "kind": rule.kind,
             "targets": list(rule.targets),
             "checks": [slug for slug, _, _ in rule.checks()],
+            "check_targets": {slug: list(targets) for slug, targets, _ in rule.checks()},
             "severity": rule.severity,
             "info_checks": list(rule.info_checks),
             "summary": sections.get("Summary", ""),
             "source": sections.get("Source", ""),
+            "doc": inspect.cleandoc(rule.__doc__ or ""),
         })
     return rows
 
@@ -83,6 +88,84 @@ def catalogue_markdown(rows: list[dict] | None = None) -> str:
         lines.append(f"| {r['code']} | `{r['name']}` | {r['kind']}{targets} | "
                      f"{', '.join(f'`{c}`' for c in r['checks'])} | {r['summary']} | {r['source']} |")
     return "\n".join(lines) + "\n"
+
+
+def plain(text: str) -> str:
+    """``text`` without reStructuredText / Markdown inline markup: ````x```` and ```x```
+    become ``x``."""
+    import re
+
+    return re.sub(r"``(.+?)``|`([^`]+)`", lambda m: m.group(1) or m.group(2), text)
+
+
+#: Sentences of a rule's docstring about one target hold one of these.
+_TARGET_MARKS = {"tensorrt-rtx": ("TensorRT-RTX",), "tensorrt": ("(TensorRT only)", "classic TensorRT")}
+#: Docstring section titles that start a paragraph in ``rule_text``.
+_DOC_TITLES = ("What it fuses:", "Why it matters:", "Conditions:", "TensorRT-RTX differs:", "Severity:",
+               "Source:")
+
+
+def find_row(rows: list[dict], code: str) -> dict:
+    """The row whose code (case-insensitive) or rule name is ``code``.
+
+    Raises:
+        InputError: no rule has that code or name.
+    """
+    from fusionlab.errors import InputError
+
+    wanted = code.strip()
+    for r in rows:
+        if r["code"] == wanted.upper() or r["name"] == wanted.lower():
+            return r
+    raise InputError(f"unknown rule code {wanted!r} (fusionlab rules lists the {len(rows)} rules)")
+
+
+def rule_text(row: dict, target: str | None = None) -> str:
+    """One rule's whole documentation as plain text (no markup): the header, the docstring,
+    its checks with the targets each applies on and the severity of a failure; with
+    ``target``, what differs on that target (whether the rule runs, which checks apply,
+    the docstring's sentences about it)."""
+    import re
+    import textwrap
+
+    TARGETS = ("tensorrt", "tensorrt-rtx")  # fusionlab.rule.TARGETS, which imports numpy
+
+    def para(text: str) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), 88, break_on_hyphens=False) or [""]
+
+    lines = [f"{row['code']} {row['name']}",
+             f"kind: {row['kind']}; targets: {', '.join(row['targets'])}; severity: {row['severity']}", ""]
+    doc = plain(row.get("doc") or row.get("summary", ""))
+    for title in _DOC_TITLES:  # one paragraph per section of the docstring
+        doc = re.sub(r"\s+(%s)" % re.escape(title), r"\n\n\1", doc)
+    blocks = [" ".join(b.split()) for b in doc.split("\n\n") if b.strip()]
+    for block in blocks:
+        lines += para(block) + [""]
+    check_targets = row.get("check_targets") or {c: list(TARGETS) for c in row["checks"]}
+    if check_targets:
+        lines.append("Checks:")
+        for slug, targets in check_targets.items():
+            where = "" if set(targets) >= set(TARGETS) else f" ({', '.join(targets)} only)"
+            level = "info" if slug in row.get("info_checks", []) else row["severity"]
+            lines.append(f"  {slug}{where}: a failure is a finding of severity {level}")
+        lines.append("")
+    if target is not None:
+        lines.append(f"On {target}:")
+        if target not in row["targets"]:
+            lines.append(f"  the rule does not run on {target}")
+        else:
+            on = [c for c, t in check_targets.items() if target in t]
+            off = [c for c, t in check_targets.items() if target not in t]
+            lines.append(f"  checks applied: {', '.join(on) or 'none'}")
+            if off:
+                lines.append(f"  checks not applied: {', '.join(off)}")
+            marks = _TARGET_MARKS.get(target, ())
+            sentences = [x for b in blocks for x in re.split(r"(?<=\.)\s+(?=[A-Z])", b)]
+            for sentence in (x for x in sentences if any(m in x for m in marks)):
+                lines += textwrap.wrap(sentence, 88, initial_indent="  ", subsequent_indent="    ",
+                                       break_on_hyphens=False)
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def catalogue_json() -> str:

@@ -94,7 +94,7 @@ def _split(values: Optional[list[str]]) -> list[str] | None:
 
 
 #: Built-in defaults of analyze's settings (a config file or an option overrides them).
-ANALYZE_DEFAULTS = {"target": "tensorrt", "precision": "fp32", "sm": 8.6, "select": None,
+ANALYZE_DEFAULTS = {"target": "tensorrt", "precision": "fp32", "sm": 8.6, "shapes": None, "select": None,
                     "extend-select": [], "ignore": None, "fail-on": None, "output-format": None,
                     "per-node-ignores": {}}
 
@@ -107,12 +107,85 @@ def _in_force(settings, **given) -> dict:
     return values
 
 
+#: help texts of the trtexec spellings shared by analyze, verify and rewrite
+_FP16_HELP = ("trtexec --fp16: enable FP16 kernels (flags combine; fusionlab predicts at the lowest "
+              "precision enabled: int8 if --int8, else fp16, else bf16). Not with --precision.")
+_BF16_HELP = "trtexec --bf16: enable BF16 kernels (see --fp16)."
+_INT8_HELP = "trtexec --int8: enable INT8 kernels (fusionlab precision int8; see --fp16)."
+_BEST_HELP = "trtexec --best: enable every precision (FP16 + INT8, and BF16 on SM 8.0+; fusionlab precision int8)."
+_SHAPES_HELP = ("trtexec --shapes: input shapes name:1x3x224x224,name2:... ('quoted:name':1x3 for a name "
+                "with a colon; repeatable). Alone it fixes the inputs; with a profile it must lie inside it. "
+                "--shape is the old spelling, same meaning.")
+_MIN_HELP = "trtexec --minShapes: the optimization profile's smallest shapes (needs --optShapes and --maxShapes)."
+_OPT_HELP = ("trtexec --optShapes: the profile's opt shapes, where fusionlab predicts and checks (alone: "
+             "min = opt = max).")
+_MAX_HELP = "trtexec --maxShapes: the optimization profile's largest shapes (needs --minShapes and --optShapes)."
+
+
+def _precision_choice(precision, fp16: bool, bf16: bool, int8: bool, best: bool, sm: float,
+                      default: str = "fp32"):
+    """``--precision`` or trtexec's flags as a :class:`fusionlab.precision.PrecisionChoice`."""
+    from fusionlab.precision import choose_precision
+
+    value = precision.value if isinstance(precision, Enum) else precision
+    return choose_precision(value, fp16=fp16, bf16=bf16, int8=int8, best=best, sm=sm, default=default)
+
+
+def _shape_request(shapes, min_shapes, opt_shapes, max_shapes):
+    """The four shape options, syntax checked (:func:`fusionlab.shapes.shape_request`)."""
+    from fusionlab.shapes import shape_request
+
+    return shape_request(shapes or None, min_shapes or None, opt_shapes or None, max_shapes or None)
+
+
+#: command-line parameter -> the option name ignored-option warnings use
+_OPTION_NAMES = {"precision": "--precision", "fp16": "--fp16", "bf16": "--bf16", "int8": "--int8",
+                 "best": "--best", "sm": "--sm", "timeout": "--timeout", "save_log": "--save-log",
+                 "save_engine": "--save-engine", "timing_cache": "--timing-cache", "jobs": "--jobs",
+                 "min_shapes": "--minShapes", "max_shapes": "--maxShapes"}
+
+
+def _given(ctx: typer.Context, values: dict) -> dict[str, str]:
+    """The options of :data:`_OPTION_NAMES` given on the command line, name -> shown text."""
+    out = {}
+    for param, option in _OPTION_NAMES.items():
+        source = ctx.get_parameter_source(param) if param in values else None
+        if source is not None and source.name == "COMMANDLINE":
+            v = values[param]
+            v = v.value if isinstance(v, Enum) else v
+            out[option] = option if isinstance(v, bool) else f"{option} {v if not isinstance(v, list) else ','.join(map(str, v))}"
+    return out
+
+
+def _ignored(command: str, target: str, given: dict[str, str], **mode) -> list[str]:
+    """The warnings for the options ignored (:func:`fusionlab.ignored.ignored_options`);
+    the command prints them once its input is known good (:func:`_print_warnings`), so a
+    bad input still gets one error line."""
+    from fusionlab.ignored import ignored_options
+
+    return ignored_options(command, target, given, **mode)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
+
+
 @app.command()
 def analyze(
+    ctx: typer.Context,
     model: Path = typer.Argument(..., help="ONNX model file."),
     target: Optional[Target] = typer.Option(None, help="Builder whose fusions to predict (default tensorrt)."),
     precision: Optional[Precision] = typer.Option(None, help="Builder precision, classic TensorRT flags (default fp32)."),
+    fp16: bool = typer.Option(False, "--fp16", help=_FP16_HELP),
+    bf16: bool = typer.Option(False, "--bf16", help=_BF16_HELP),
+    int8: bool = typer.Option(False, "--int8", help=_INT8_HELP),
+    best: bool = typer.Option(False, "--best", help=_BEST_HELP),
     sm: Optional[float] = typer.Option(None, help="GPU compute capability, e.g. 8.6 for SM 8.6 (default 8.6)."),
+    shapes: Optional[list[str]] = typer.Option(None, "--shapes", "--shape", help=_SHAPES_HELP),
+    min_shapes: Optional[list[str]] = typer.Option(None, "--minShapes", help=_MIN_HELP),
+    opt_shapes: Optional[list[str]] = typer.Option(None, "--optShapes", help=_OPT_HELP + " analyze predicts at them."),
+    max_shapes: Optional[list[str]] = typer.Option(None, "--maxShapes", help=_MAX_HELP),
     fmt: Optional[OutputFormat] = typer.Option(
         None, "--output-format", "--format",
         help="full (rich report; default on a terminal), concise (one finding a line; default "
@@ -147,14 +220,25 @@ def analyze(
         from fusionlab.baseline import read_baseline
 
         accepted = read_baseline(baseline)  # before the analysis: a bad file fails fast
+    request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
     settings = settings_for(model, config)
     opts = _in_force(settings, target=target and target.value, precision=precision and precision.value,
                      sm=sm, select=_split(select), extend_select=_split(extend_select),
                      ignore=_split(ignore), fail_on=fail_on and fail_on.value,
                      output_format=fmt and fmt.value)
+    choice = _precision_choice(precision, fp16, bf16, int8, best, opts["sm"], default=opts["precision"])
+    if not request and opts.get("shapes"):
+        request = _shape_request(opts["shapes"], None, None, None)
+    given = _given(ctx, locals())
+    if "precision" in settings.values and not choice.spelled:
+        given["--precision"] = f"precision = {settings.values['precision']!r} in {settings.path}"
+    warnings = _ignored("analyze", opts["target"], given)
     chosen = None if opts["select"] is None else opts["select"] + list(opts["extend-select"])
-    report = run_analyze(model, target=opts["target"], precision=opts["precision"], sm=opts["sm"],
-                         select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"])
+    report = run_analyze(model, target=opts["target"], precision=choice.precision, sm=opts["sm"],
+                         select=chosen, ignore=opts["ignore"], per_node_ignores=opts["per-node-ignores"],
+                         shapes=request or None)
+    _print_warnings(warnings)
+    report.warnings.extend(warnings)
     if write_baseline:
         from fusionlab.baseline import write_baseline as write_file
 
@@ -205,18 +289,27 @@ def _default_verify_target() -> Target:
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     model: Optional[Path] = typer.Argument(None, help="ONNX model file (omit with --corpus)."),
     target: Optional[Target] = typer.Option(None, help="Builder: tensorrt-rtx (default when installed) or tensorrt."),
-    precision: Precision = typer.Option(Precision.fp32, help="Builder precision the prediction assumes."),
+    precision: Optional[Precision] = typer.Option(None, help="Builder precision the prediction assumes (default fp32)."),
+    fp16: bool = typer.Option(False, "--fp16", help=_FP16_HELP),
+    bf16: bool = typer.Option(False, "--bf16", help=_BF16_HELP),
+    int8: bool = typer.Option(False, "--int8", help=_INT8_HELP),
+    best: bool = typer.Option(False, "--best", help=_BEST_HELP),
     sm: float = typer.Option(8.6, help="GPU compute capability the prediction assumes."),
     layer_info: Optional[Path] = typer.Option(None, "--layer-info", help="trtexec --exportLayerInfo JSON (no build)."),
     log: Optional[Path] = typer.Option(None, "--log", help="trtexec --verbose build log (no build)."),
-    profile: Optional[Path] = typer.Option(None, "--profile", help="trtexec --exportProfile JSON."),
+    profile: Optional[Path] = typer.Option(None, "--profile", help=(
+        "Per-layer times: trtexec --exportProfile JSON (or LayerProfiler's), or an nsys export --type sqlite file.")),
     timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a live build is killed (0 < t <= 1e6)."),
     save_log: Optional[Path] = typer.Option(None, "--save-log", help="Write the live build's full log here."),
     save_engine: Optional[Path] = typer.Option(None, "--save-engine", help="Write the serialized engine here."),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="Classic TensorRT timing cache, reused across builds."),
-    shapes: Optional[list[str]] = typer.Option(None, "--shape", help="Input shape for dynamic inputs, name:1x3x224x224."),
+    shapes: Optional[list[str]] = typer.Option(None, "--shapes", "--shape", help=_SHAPES_HELP),
+    min_shapes: Optional[list[str]] = typer.Option(None, "--minShapes", help=_MIN_HELP),
+    opt_shapes: Optional[list[str]] = typer.Option(None, "--optShapes", help=_OPT_HELP + " The build's profile spans min..max."),
+    max_shapes: Optional[list[str]] = typer.Option(None, "--maxShapes", help=_MAX_HELP),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
     min_f1: Optional[float] = typer.Option(None, "--min-f1", min=0.0, max=1.0, help="Exit 1 when the fused-edge F1 is below this (or not scored)."),
@@ -230,6 +323,10 @@ def verify(
     from fusionlab.verification import verify as run_verify
 
     tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
+    choice = _precision_choice(precision, fp16, bf16, int8, best, sm)
+    request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
+    warnings = _ignored("verify", tgt, _given(ctx, locals()), live_build=not (layer_info or log),
+                             corpus=corpus is not None)
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
@@ -237,9 +334,13 @@ def verify(
         from fusionlab.progress import StepProgress
 
         with StepProgress() as bars:
-            result = calibrate(corpus, jobs=jobs, target=tgt, precision=precision.value, sm=sm,
-                               timeout=timeout, shapes=shapes, progress=bars.callback("verify --corpus"))
-        _emit(fmt, output, json.dumps(corpus_json(result), indent=2) + "\n", lambda c: render_corpus(result, c))
+            result = calibrate(corpus, jobs=jobs, target=tgt, precision=choice.precision, sm=sm,
+                               timeout=timeout, shapes=request or None, precision_flags=choice.flags,
+                               progress=bars.callback("verify --corpus"))
+        _print_warnings(warnings)
+        data = corpus_json(result)
+        data["warnings"] = warnings + list(data.get("warnings", []))
+        _emit(fmt, output, json.dumps(data, indent=2) + "\n", lambda c: render_corpus(result, c))
         code = corpus_exit_code(result, min_f1)
         if code:
             raise typer.Exit(code)
@@ -254,10 +355,12 @@ def verify(
     from fusionlab.progress import StepProgress
 
     with StepProgress() as bars:
-        v = run_verify(model, target=tgt, precision=precision.value, sm=sm, layer_info=layer_info, log=log,
+        v = run_verify(model, target=tgt, precision=choice.precision, sm=sm, layer_info=layer_info, log=log,
                        profile=profile, timeout=timeout, save_log=save_log, save_engine=save_engine,
-                       timing_cache=timing_cache, shapes=shapes,
+                       timing_cache=timing_cache, shapes=request or None, precision_flags=choice.flags,
                        progress=None if layer_info or log else bars.callback("building"))
+    _print_warnings(warnings)
+    v.warnings[:0] = warnings
     _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
     f1 = v.comparison.score.f1
     if min_f1 is not None and (f1 is None or f1 < min_f1):
@@ -266,15 +369,23 @@ def verify(
 
 @app.command()
 def rewrite(
+    ctx: typer.Context,
     model: Path = typer.Argument(..., help="ONNX model file."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write the rewritten model."),
     in_place: bool = typer.Option(False, "--in-place", help="Overwrite MODEL (needed to write over the input)."),
     passes: Optional[list[str]] = typer.Option(None, "--passes", help="Passes to run (names, rule names or codes; comma-separated). Default: all."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
     target: Target = typer.Option(Target.tensorrt, help="Builder whose fusions to make happen."),
-    precision: Precision = typer.Option(Precision.fp32, help="Builder precision (classic TensorRT flags)."),
+    precision: Optional[Precision] = typer.Option(None, help="Builder precision (classic TensorRT flags; default fp32)."),
+    fp16: bool = typer.Option(False, "--fp16", help=_FP16_HELP),
+    bf16: bool = typer.Option(False, "--bf16", help=_BF16_HELP),
+    int8: bool = typer.Option(False, "--int8", help=_INT8_HELP),
+    best: bool = typer.Option(False, "--best", help=_BEST_HELP),
     sm: float = typer.Option(8.6, help="GPU compute capability, e.g. 8.6 for SM 8.6."),
-    shapes: Optional[list[str]] = typer.Option(None, "--shape", help="Size of symbolic input dims, name:1x3x224x224."),
+    shapes: Optional[list[str]] = typer.Option(None, "--shapes", "--shape", help=_SHAPES_HELP),
+    min_shapes: Optional[list[str]] = typer.Option(None, "--minShapes", help=_MIN_HELP + " For --verify builds."),
+    opt_shapes: Optional[list[str]] = typer.Option(None, "--optShapes", help=_OPT_HELP + " The equivalence check runs at them."),
+    max_shapes: Optional[list[str]] = typer.Option(None, "--maxShapes", help=_MAX_HELP + " For --verify builds."),
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance of float outputs (default per dtype)."),
     rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance of float outputs (default per dtype)."),
     no_check: bool = typer.Option(False, "--no-check", help="Skip the ONNX Runtime equivalence check (write unchecked)."),
@@ -288,10 +399,12 @@ def rewrite(
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
     import json
 
-    from fusionlab.equivalence import NotRunnable
     from fusionlab.rewriting import check_output_path, has_external_data, render_rewrite, write_model_atomic
     from fusionlab.rewriting import rewrite as run_rewrite
 
+    choice = _precision_choice(precision, fp16, bf16, int8, best, sm)
+    request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
+    ignored = _ignored("rewrite", target.value, _given(ctx, locals()), verify_build=verify_build)
     if in_place and output is not None and output.resolve() != model.resolve():
         raise InputError("give either --in-place or -o/--output, not both")
     dest = model if in_place else output
@@ -311,18 +424,16 @@ def rewrite(
                   updates=("-o/--output", "-o/--output's external data") if in_place else ())
     from fusionlab.progress import StepProgress
 
-    try:
-        with StepProgress() as bars:
-            new, report = run_rewrite(model, target=target.value, precision=precision.value, sm=sm,
-                                      passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
-                                      shapes=shapes, atol=atol, rtol=rtol, verify=verify_build, timeout=timeout,
-                                      allow_requantize=allow_requantize,
-                                      progress=bars.callback("rewrite --verify") if verify_build else None)
-    except NotRunnable as exc:
-        print(f"fusionlab: warning: {printable(exc.message)}", file=sys.stderr)
-        raise
-    for w in report.warnings:
-        print(f"fusionlab: warning: {printable(w)}", file=sys.stderr)
+    # NotRunnable (ONNX Runtime cannot run the input) is one error line, exit 2
+    with StepProgress() as bars:
+        new, report = run_rewrite(model, target=target.value, precision=choice.precision, sm=sm,
+                                  passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
+                                  shapes=request or None, atol=atol, rtol=rtol, verify=verify_build,
+                                  timeout=timeout, allow_requantize=allow_requantize,
+                                  precision_flags=choice.flags,
+                                  progress=bars.callback("rewrite --verify") if verify_build else None)
+    report.warnings[:0] = ignored
+    _print_warnings(report.warnings)
     written = None
     unchanged = None
     if not dry_run and dest is not None and report.changed:
@@ -373,13 +484,28 @@ def _emit_rich(output: Optional[Path], render) -> None:
 
 
 @app.command("rules")
-def list_rules(fmt: Format = typer.Option(Format.text, "--format")) -> None:
-    """List every rule: code, name, targets and the TensorRT guide section it encodes."""
+def list_rules(
+    code: Optional[str] = typer.Argument(None, help="A rule code (TRT103) or name (conv-gelu): print its whole doc."),
+    target: Optional[Target] = typer.Option(None, help="Show what differs on this builder (with CODE), or list "
+                                                       "only its rules."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+) -> None:
+    """List every rule: code, name, targets and the TensorRT guide section it encodes; with
+    CODE, print that rule's whole doc as plain text."""
     import json
 
-    from fusionlab.catalogue import catalogue_markdown, listed_rows
+    from fusionlab.catalogue import catalogue_markdown, find_row, listed_rows, rule_text
 
     rows = listed_rows()  # the built-in catalogue is data: no rule, onnx or numpy imported
+    if code is not None:
+        row = find_row(rows, code)
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(row, indent=2) + "\n")
+        else:
+            sys.stdout.write(rule_text(row, target and target.value))
+        return
+    if target is not None:
+        rows = [r for r in rows if target.value in r["targets"]]
     if fmt is Format.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     else:

@@ -10,6 +10,7 @@ Keys (kebab-case, as ruff spells its own)::
     target = "tensorrt-rtx"          # tensorrt | tensorrt-rtx
     precision = "fp16"               # fp32 | fp16 | bf16 | int8
     sm = 8.9                         # GPU compute capability
+    shapes = "input_ids:1x128"       # trtexec --shapes syntax (a string or a list of them)
     select = ["TRT1", "TRT4"]        # code prefixes to keep (replaces the default: all)
     extend-select = ["TRT5"]         # added to select
     ignore = ["TRT503"]              # code prefixes to drop
@@ -38,6 +39,7 @@ KEYS = {
     "target": ("tensorrt", "tensorrt-rtx"),
     "precision": ("fp32", "fp16", "bf16", "int8"),
     "sm": float,
+    "shapes": "shapes",
     "select": list,
     "extend-select": list,
     "ignore": list,
@@ -150,6 +152,19 @@ def load_config(path: Path, known_codes: list[str] | None = None) -> Settings:
             values[key] = float(value)
         elif kind is list:
             values[key] = _codes(key, value, known_codes)
+        elif kind == "shapes":
+            from fusionlab.shapes import parse_spec
+
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InputError(f"{path}: config key 'shapes' must be a string such as \"x:1x3x224x224,y:1x64\" "
+                                 f"(trtexec's --shapes) or a list of them, got {value!r}")
+            try:
+                parse_spec(value, "config key 'shapes'")
+            except InputError as exc:
+                raise InputError(f"{path}: {exc.message}") from None
+            values[key] = value
         else:
             if not isinstance(value, dict):
                 raise InputError(f"{path}: config key {key!r} must be a table of glob = [codes]")

@@ -180,11 +180,15 @@ class LayerState:
         both name the layer state ``view.state``."""
         return self
 
-    def node_view(self) -> "NodeView":
-        """The graph as written (:class:`NodeView`), made once per state."""
-        view = self.__dict__.get("_node_view")
+    def node_view(self, absorbed: bool = False) -> "NodeView":
+        """The graph as written (:class:`NodeView`), made once per state; ``absorbed``:
+        with the nodes a fold or an erasure absorbed (the parser's view, rule level
+        ``"onnx"``)."""
+        key = "_onnx_view" if absorbed else "_node_view"
+        view = self.__dict__.get(key)
         if view is None:
-            view = self._node_view = NodeView(self)
+            view = NodeView(self, absorbed)
+            setattr(self, key, view)
         return view
 
     def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
@@ -385,12 +389,15 @@ class NodeView:
     """The graph as written, for rules with ``level = "node"`` (lints that look at every
     node of an op type, whatever layer a fusion put it in): every live ONNX node is its
     own one-node layer, producer edges are the ONNX edges, constants are the graph's
-    (initializers, Constant outputs). Implements :class:`fusionlab.pattern.View`; ``state``
-    is the layer state it was made from."""
+    (initializers, Constant outputs). With ``absorbed`` (rule level ``"onnx"``: what
+    TensorRT's ONNX parser imports) the nodes that constant folding or an erasure
+    absorbed are anchors too. Implements :class:`fusionlab.pattern.View`; ``state`` is
+    the layer state it was made from."""
 
-    def __init__(self, state: LayerState):
+    def __init__(self, state: LayerState, absorbed: bool = False):
         self.state = state
         self.graph = state.graph
+        self.absorbed = absorbed
         self._layers: dict[str, Layer] = {}
 
     def _layer(self, name: str) -> Layer:
@@ -401,11 +408,12 @@ class NodeView:
         return layer
 
     def layers_of_kinds(self, kinds: Iterable[str]) -> list[Layer]:
-        """One-node layers of every live node of these op types (ANY: of every type), in
-        topological order."""
+        """One-node layers of every live node (with ``absorbed``: every node) of these op
+        types (ANY: of every type), in topological order."""
         kinds = set(kinds)
         return [self._layer(n) for n, node in self.graph.nodes.items()
-                if (ANY in kinds or node.op_type in kinds) and not self.state.is_absorbed(n)]
+                if (ANY in kinds or node.op_type in kinds)
+                and (self.absorbed or not self.state.is_absorbed(n))]
 
     def producer_layer(self, tensor: str) -> Layer | None:
         src = self.graph.producer.get(tensor)

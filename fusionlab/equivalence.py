@@ -58,9 +58,9 @@ Random inputs (:func:`random_inputs`): floats standard normal; an integer input 
 the indices of a Gather (directly or through Cast / Unsqueeze / Reshape) is drawn below
 that Gather's table size (token ids below the vocabulary size); other integer inputs
 in [0, 2) (attention masks, token type ids); bool inputs random. Symbolic dimensions:
-``shapes`` (``--shape name:1x64``) fixes an input's dims, and each symbolic dimension's
+``shapes`` (``--shapes name:1x64``) fixes an input's dims, and each symbolic dimension's
 name then has that value in every input that uses it; a symbolic first dimension
-defaults to 1 (batch); any other needs ``--shape``.
+defaults to 1 (batch); any other needs ``--shapes``.
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def reference(model: onnx.ModelProto, *, shapes=None, seeds: Sequence[int] = SEE
     """Run the original ``model`` on random inputs (one set per seed) and keep its outputs.
 
     Raises:
-        InputError: a symbolic dimension has no value (``--shape``), or a bad override.
+        InputError: a symbolic dimension has no value (``--shapes``), or a bad override.
         NotRunnable: ONNX Runtime cannot load or run the model.
     """
     for label, tol in (("--atol", atol), ("--rtol", rtol)):
@@ -292,7 +292,7 @@ def reference(model: onnx.ModelProto, *, shapes=None, seeds: Sequence[int] = SEE
             raise NotRunnable(f"ONNX Runtime cannot run {name} on inputs "
                               f"{', '.join(f'{k}{list(v)}' for k, v in input_shapes.items())}: "
                               f"{_first_line(exc)}; the rewrite cannot be proven equivalent "
-                              "(pass --no-check to write it unchecked, or --shape)") from None
+                              "(pass --no-check to write it unchecked, or --shapes)") from None
         feeds.append(feed)
         outputs.append({n: np.asarray(v) for n, v in zip(out_names, values)})
     return Reference(feeds, outputs, out_names, out_types, tuple(seeds), input_shapes, atol, rtol,
@@ -314,7 +314,7 @@ def resolve_shapes(model: onnx.ModelProto, shapes=None) -> dict[str, list[int]]:
     names = {v.name for v in inputs}
     for key in overrides:
         if key not in names:
-            raise InputError(f"--shape names {key!r}, which is not a graph input "
+            raise InputError(f"--shapes names {key!r}, which is not a graph input "
                              f"(inputs: {', '.join(sorted(names)) or 'none'})")
     params: dict[str, int] = {}
     dims_of: dict[str, list] = {}
@@ -325,7 +325,7 @@ def resolve_shapes(model: onnx.ModelProto, shapes=None) -> dict[str, list[int]]:
         if v.name in overrides:
             given = overrides[v.name]
             if v.type.tensor_type.HasField("shape") and len(given) != len(dims):
-                raise InputError(f"--shape {v.name}:{'x'.join(map(str, given))} has rank {len(given)}; "
+                raise InputError(f"--shapes {v.name}:{'x'.join(map(str, given))} has rank {len(given)}; "
                                  f"input {v.name} has rank {len(dims)}")
             for d, g in zip(dims, given):
                 if isinstance(d, str):
@@ -345,7 +345,7 @@ def resolve_shapes(model: onnx.ModelProto, shapes=None) -> dict[str, list[int]]:
                 dims.append(1)
             else:
                 raise InputError(f"input {v.name} has the symbolic dimension {d or '?'} (axis {i}); "
-                                 f"give its size with --shape {v.name}:"
+                                 f"give its size with --shapes {v.name}:"
                                  + "x".join(str(x) if isinstance(x, int) and x > 0 else "N"
                                             for x in dims_of[v.name]))
         out[v.name] = dims

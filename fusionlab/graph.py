@@ -96,6 +96,113 @@ def _check_attributes(model: str, node: str, proto: onnx.NodeProto) -> None:
                              f"{len(values)} values, expected {want} for {rank} spatial dims")
 
 
+def _schema(opset: int | None, cache: dict, proto: onnx.NodeProto):
+    """``(min_input, max_input, min_output, max_output, {attribute: AttributeProto type})``
+    of the ONNX schema of a default-domain node at ``opset``, or ``None`` when ONNX has
+    no such schema (an unknown op, an opset ONNX does not define, another domain: the
+    report notes those)."""
+    if proto.domain not in KNOWN_DOMAINS or opset is None or opset < 1:
+        return None
+    key = proto.op_type
+    if key not in cache:
+        try:
+            schema = onnx.defs.get_schema(key, opset, "")
+            cache[key] = (schema.min_input, schema.max_input, schema.min_output, schema.max_output,
+                          {name: int(a.type) for name, a in schema.attributes.items()})
+        except Exception:  # noqa: BLE001 - onnx.defs.SchemaError (a C++-bound type)
+            cache[key] = None
+    return cache[key]
+
+
+_ATTRIBUTE_TYPES = frozenset(onnx.AttributeProto.AttributeType.values()) - {onnx.AttributeProto.UNDEFINED}
+
+
+def check_attribute_tags(where: str, proto: onnx.NodeProto) -> None:
+    """Refuse an attribute whose type tag is UNDEFINED or no ONNX ``AttributeType``
+    (``onnx.helper.get_attribute_value`` cannot decode it).
+
+    Raises:
+        InputError: ``<where>: attribute 'axis' has type tag 99, which is no ONNX attribute type``.
+    """
+    for attribute in proto.attribute:
+        if attribute.type not in _ATTRIBUTE_TYPES:
+            raise InputError(f"{where}: attribute {attribute.name!r} has type tag {attribute.type}, "
+                             "which is no ONNX attribute type")
+
+
+def _check_schema(model: str, node: str, proto: onnx.NodeProto, schema) -> None:
+    """Refuse a node with fewer or more inputs or outputs than its ONNX schema allows
+    (trailing ``""`` entries count: ONNX spells an omitted optional input that way), an
+    attribute whose type tag is not an ONNX attribute type, or an attribute of another
+    type than the schema's (``Gather`` ``axis`` given as a string).
+
+    Raises:
+        InputError: naming the model, the node, its op and what is wrong, e.g. ``node
+            'q1' (QuantizeLinear) has 0 inputs, ONNX QuantizeLinear takes 2 to 3``.
+    """
+    where = f"{model}: node {node!r} ({proto.op_type})"
+    if schema is None:
+        return
+    for what, count, least, most in (("inputs", len(proto.input), schema[0], schema[1]),
+                                     ("outputs", len(proto.output), schema[2], schema[3])):
+        if not least <= count <= most:
+            takes = (f"{least}" if least == most else f"{least} or more" if most >= 2**31 - 1
+                     else f"{least} to {most}")
+            raise InputError(f"{where} has {count} {what}, ONNX {proto.op_type} takes {takes}")
+    for attribute in proto.attribute:
+        want = schema[4].get(attribute.name)
+        if want is not None and attribute.type != want:
+            name = onnx.AttributeProto.AttributeType.Name
+            raise InputError(f"{where}: attribute {attribute.name} must be of type {name(want)}, "
+                             f"found type {name(attribute.type)}")
+
+
+def _text_fields(model: onnx.ModelProto) -> Iterable[tuple[str, Any]]:
+    """``(where, value)`` of every name fusionlab reads from a model: opset domains, the
+    graph's and its nodes' names, op types, domains, tensor names, attribute names,
+    value infos' names and symbolic dims, initializers' names (subgraphs of If / Loop /
+    Scan included)."""
+    for o in model.opset_import:
+        yield "an opset domain", o.domain
+    graphs = [model.graph]
+    while graphs:
+        g = graphs.pop()
+        yield "the graph name", g.name
+        for i, n in enumerate(g.node):
+            where = f"node {i}"
+            yield f"the name of {where}", n.name
+            yield f"the op type of {where}", n.op_type
+            yield f"the domain of {where}", n.domain
+            for t in list(n.input) + list(n.output):
+                yield f"a tensor name of {where}", t
+            for a in n.attribute:
+                yield f"an attribute name of {where}", a.name
+                if a.type == onnx.AttributeProto.GRAPH:
+                    graphs.append(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    graphs.extend(a.graphs)
+        for v in list(g.input) + list(g.output) + list(g.value_info):
+            yield "a value info name", v.name
+            for d in v.type.tensor_type.shape.dim:
+                yield f"a dim of {v.name!r}" if isinstance(v.name, str) else "a dim", d.dim_param
+        for t in g.initializer:
+            yield "an initializer name", t.name
+
+
+def _check_utf8(model_name: str, model: onnx.ModelProto) -> None:
+    """Refuse a model whose names are not valid UTF-8 (ONNX strings are UTF-8; protobuf
+    hands such a field to Python as ``bytes``, which every consumer would trip over).
+
+    Raises:
+        InputError: naming where the bad name is and showing its bytes escaped.
+    """
+    for where, value in _text_fields(model):
+        if isinstance(value, bytes):
+            shown = value[:60].decode("utf-8", errors="backslashreplace")
+            raise InputError(f"{model_name}: {where} is not valid UTF-8 ({shown!r}); "
+                             "ONNX names must be UTF-8")
+
+
 @dataclass(eq=False)
 class Node:
     """One ONNX node.
@@ -142,7 +249,7 @@ class Graph:
         self.base_dir = path.parent if path else None
         self.notes: list[str] = []
         graph = model.graph
-        self.name = path.name if path else (graph.name or "model")
+        self.name = path.name if path else (graph.name if isinstance(graph.name, str) and graph.name else "model")
         self.opset = next(
             (o.version for o in model.opset_import if o.domain in KNOWN_DOMAINS), None
         )
@@ -161,7 +268,9 @@ class Graph:
 
     # ------------------------------------------------------------------ building
     def _index_nodes(self) -> None:
+        _check_utf8(self.name, self.model)
         raw = list(zip(node_names(self.model.graph.node), self.model.graph.node))
+        schemas: dict = {}
         produced: dict[str, str] = {}
         for name, proto in raw:
             for out in proto.output:
@@ -177,7 +286,9 @@ class Graph:
                         f"{self.name}: node {name!r} ({proto.op_type}) reads tensor "
                         f"{tensor!r}, which no node, graph input or initializer produces"
                     )
+            check_attribute_tags(f"{self.name}: node {name!r} ({proto.op_type})", proto)
             _check_attributes(self.name, name, proto)
+            _check_schema(self.name, name, proto, _schema(self.opset, schemas, proto))
             attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
             node = Node(name, proto.op_type, proto.domain, tuple(proto.input),
                         tuple(proto.output), attrs, index, proto)
@@ -268,11 +379,14 @@ class Graph:
                 )
 
     # ------------------------------------------------------------ shape inference
-    def infer_shapes(self) -> None:
+    def infer_shapes(self, inputs: dict[str, list[int]] | None = None) -> None:
         """Fill :attr:`shapes` and :attr:`dtypes` by ONNX shape inference on a light copy.
 
         Large initializers become typed graph inputs in the copy, so no weight bytes
         are serialized. Failures become a note; known value_info is used as is.
+        ``inputs`` (``{input name: dims}``, e.g. the ``--optShapes`` of
+        :mod:`fusionlab.shapes`) replaces those inputs' declared dims in the copy, so
+        the sizes behind a symbolic dimension are known; the model is not changed.
         """
         model = self.model
         light = onnx.ModelProto()
@@ -282,7 +396,13 @@ class Graph:
         g.name = model.graph.name
         g.node.extend(model.graph.node)
         g.output.extend(model.graph.output)
-        g.input.extend(v for v in model.graph.input if v.name not in self.initializers)
+        inputs = inputs or {}
+        for v in model.graph.input:
+            if v.name in self.initializers:
+                continue
+            if v.name in inputs:
+                v = helper.make_tensor_value_info(v.name, v.type.tensor_type.elem_type, list(inputs[v.name]))
+            g.input.append(v)
         for tensor in model.graph.initializer:
             size = int(np.prod(tensor.dims)) if tensor.dims else 1
             small_int = tensor.data_type in _INT_TYPES and size <= SMALL_CONSTANT
@@ -319,6 +439,8 @@ class Graph:
         for tensor in model.graph.initializer:
             self.dtypes[tensor.name] = tensor.data_type
             self.shapes[tensor.name] = tuple(tensor.dims)
+        if inputs:
+            self.notes.append("predicted at input shapes " + ", ".join(f"{k}{list(v)}" for k, v in inputs.items()))
         if symbolic:
             self.notes.append(
                 "symbolic shapes: " + ", ".join(symbolic)

@@ -137,6 +137,7 @@ class Report:
         absorbed: ONNX nodes TensorRT folds or erases (in no layer).
         diagnostics: predicted / missed / lint / absorbed records.
         notes: what was not analyzed and why (unknown ops, subgraphs, symbolic shapes).
+        warnings: options the run ignored and why (``fusionlab.ignored``), one line each.
 
     A report holds names and strings only, never the graph or its weights (the matches
     a rewrite needs come from :func:`fusionlab.analysis.analyze_matches`).
@@ -151,6 +152,7 @@ class Report:
     absorbed: list[str]
     diagnostics: list[Diagnostic]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def by_status(self, status: str) -> list[Diagnostic]:
         """Diagnostics of one status; missed fusions most costly first."""
@@ -206,6 +208,7 @@ class Report:
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "findings": [f.to_json() for f in self.findings],
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
         }
 
     def dumps(self) -> str:

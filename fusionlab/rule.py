@@ -230,7 +230,9 @@ class Rule:
     host: ClassVar[str | None] = None
     result_kind: ClassVar[str | None] = None
     #: ``"layer"``: patterns match the layer state (after earlier fusions); ``"node"``:
-    #: they match the graph as written, every live node its own layer (lints).
+    #: they match the graph as written, every live node its own layer (lints); ``"onnx"``:
+    #: as ``"node"``, and nodes that folding or an erasure absorbed are anchors too (what
+    #: TensorRT's ONNX parser imports: parser checks).
     level: ClassVar[str] = "layer"
     tags: ClassVar[tuple[str, ...]] = ()
     style: ClassVar[str] = "join"
@@ -329,7 +331,7 @@ class Rule:
         the first is the match, the rest its ``alternatives``. Rules override ``find``
         only for structure no pattern can say (each says why).
         """
-        view = state.node_view() if self.level == "node" else state
+        view = state if self.level == "layer" else state.node_view(absorbed=self.level == "onnx")
         for anchor in view.layers_of_kinds(self.anchor_kinds()):
             found = [b for pattern in self.patterns()
                      for b in pattern.match_layer(anchor, view, Bindings())

@@ -131,3 +131,19 @@ def save_model(tmp_path):
         return path
 
     return save
+
+
+@pytest.fixture
+def names_cleared():
+    """``names_cleared(src, dest) -> dest``: a copy of the model at ``src`` with every
+    node's name emptied (as exporters that name nothing write it), saved at ``dest``."""
+    import onnx
+
+    def clear(src: Path, dest: Path) -> Path:
+        model = onnx.load(str(src))
+        for node in model.graph.node:
+            node.name = ""
+        onnx.save(model, str(dest))
+        return dest
+
+    return clear

@@ -212,7 +212,7 @@ def test_shape_override_for_symbolic_dims():
     y = g.node("Identity", [g.input("x", ["batch", "seq", 4])], name="id1")
     y = g.node("Relu", [y], name="relu1")
     model = g.model([y])
-    with pytest.raises(InputError, match="--shape x:NxNx4"):
+    with pytest.raises(InputError, match="--shapes x:NxNx4"):
         fusionlab.rewrite(model, passes=["TRT990"])
     out, report = fusionlab.rewrite(model, passes=["TRT990"], shapes=["x:2x5x4"])
     assert report.equivalence.input_shapes == {"x": [2, 5, 4]}
@@ -388,6 +388,7 @@ def test_cli_model_onnxruntime_cannot_run_needs_no_check(cli, tmp_path):
     code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990")
     assert code == 2
     assert "ONNX Runtime cannot load" in err and "--no-check" in err
+    assert err.startswith("fusionlab: error: ") and err.count("\n") == 1  # one line, not a warning too
     assert "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["in.onnx"]
     code, _, err = cli("rewrite", src, "-o", tmp_path / "out.onnx", "--passes", "TRT990", "--no-check")

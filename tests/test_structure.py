@@ -95,7 +95,8 @@ def _heavy_after(args: list[str]) -> list[str]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["rules"], ["rules", "--format", "json"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["rules"], ["rules", "--format", "json"],
+                                  ["rules", "TRT103", "--target", "tensorrt-rtx"]])
 def test_fast_commands_import_no_onnx_numpy_or_networkx(args):
     assert _heavy_after(args) == []
 

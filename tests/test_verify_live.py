@@ -41,21 +41,11 @@ def test_resnet18_block_is_one_conv_kernel_with_its_add_and_relu():
         in v.comparison.fusions
 
 
-def _names_cleared(src, dest):
-    import onnx
-
-    model = onnx.load(str(src))
-    for node in model.graph.node:
-        node.name = ""
-    onnx.save(model, str(dest))
-    return dest
-
-
-def test_unnamed_nodes_pair_with_the_parsers_node_of_names(tmp_path):
+def test_unnamed_nodes_pair_with_the_parsers_node_of_names(tmp_path, names_cleared):
     """The parser names an unnamed node ``node_of_<first output>`` (seen in the build's
     Metadata); verify pairs it, so resnet18 with every name cleared scores as the original."""
     named = verify(ROOT / "models" / "resnet18.onnx", target="tensorrt-rtx", timeout=300)
-    path = _names_cleared(ROOT / "models" / "resnet18.onnx", tmp_path / "resnet18_unnamed.onnx")
+    path = names_cleared(ROOT / "models" / "resnet18.onnx", tmp_path / "resnet18_unnamed.onnx")
     log = tmp_path / "unnamed.log"
     unnamed = verify(path, target="tensorrt-rtx", timeout=300, save_log=log)
     assert "[ONNX Layer: node_of_/conv1/Conv_output_0]" in log.read_text()
@@ -70,7 +60,7 @@ def test_unnamed_nodes_pair_with_the_parsers_node_of_names(tmp_path):
     assert offline.comparison.score.edges == a.edges
 
 
-def test_corpus_exits_3_when_a_build_fails(tmp_path, capsys):
+def test_corpus_exits_3_when_a_build_fails(tmp_path, capsys, names_cleared):
     import shutil
 
     corpus = tmp_path / "corpus"
@@ -86,7 +76,7 @@ def test_corpus_exits_3_when_a_build_fails(tmp_path, capsys):
     assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "0.5"]) == 3
     (corpus / "qdq.onnx").unlink()
     assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "1"]) == 0
-    _names_cleared(corpus / "a.onnx", corpus / "a.onnx")
+    names_cleared(corpus / "a.onnx", corpus / "a.onnx")
     capsys.readouterr()
     assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--min-f1", "1"]) == 0
 

@@ -94,20 +94,10 @@ def test_classic_log_with_fusion_lines(cli):
     assert json.loads(out)["mapping"] == "name-join"
 
 
-def _names_cleared(src, dest):
-    import onnx
-
-    model = onnx.load(str(src))
-    for node in model.graph.node:
-        node.name = ""
-    onnx.save(model, str(dest))
-    return dest
-
-
-def test_layer_info_naming_no_node_is_not_scored_never_f1_one(cli, tmp_path):
+def test_layer_info_naming_no_node_is_not_scored_never_f1_one(cli, tmp_path, names_cleared):
     """The 10.4 layer info names mobilenet_v2's nodes by their names; a copy whose names were
     cleared shares none of them: 0 paired edges, reported as not scored with the reason."""
-    path = _names_cleared(MODEL, tmp_path / "mobilenet_v2_unnamed.onnx")
+    path = names_cleared(MODEL, tmp_path / "mobilenet_v2_unnamed.onnx")
     info = str(MOBILENET / "mobilenet_v2_fp16.graph.json")
     code, out, err = cli("verify", path, "--target", "tensorrt", "--precision", "fp16",
                          "--layer-info", info, "--format", "json")

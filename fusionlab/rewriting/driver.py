@@ -56,6 +56,8 @@ from fusionlab.rewriting.options import Requantization, RewriteOptions
 from fusionlab.rewriting.passes import select_passes
 from fusionlab.rewriting.report import Change, Refusal, RewriteReport
 from fusionlab.rule import PRECISIONS, TARGETS
+from fusionlab.shapes import declared_inputs, with_symbols
+from fusionlab.shapes import resolve as resolve_shapes
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusionlab.equivalence import Reference
@@ -75,6 +77,7 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
             seeds: Sequence[int] | None = None, max_rounds: int = MAX_ROUNDS,
             verify: bool = False, timeout: float = 600.0,
             allow_requantize: bool = False,
+            precision_flags: Sequence[str] | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> tuple[onnx.ModelProto, RewriteReport]:
     """Rewrite ``model`` so that TensorRT fuses what it missed; prove the outputs unchanged.
 
@@ -86,8 +89,12 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         check: run the ONNX Runtime equivalence check (the checker always runs).
         allow_unchecked: when ONNX Runtime cannot run the original, rewrite anyway and
             say so in ``report.warnings`` instead of raising :class:`NotRunnable`.
-        shapes: values of symbolic input dimensions (``{"x": [1, 3, 224, 224]}`` or
-            ``"x:1x3x224x224"``), for the check and the builds.
+        shapes: values of symbolic input dimensions (``{"x": [1, 3, 224, 224]}``,
+            trtexec's ``"x:1x3x224x224"``, or a :class:`fusionlab.shapes.ShapeRequest`
+            with min/opt/max shapes), checked against the model's inputs: the analysis
+            and the check run at the opt shapes, ``verify``'s builds get the range.
+        precision_flags: the classic builder flags of ``verify``'s builds
+            (:mod:`fusionlab.precision`).
         atol, rtol: tolerances of float outputs (default: per dtype, see
             :mod:`fusionlab.equivalence`).
         seeds: seeds of the random inputs (default 0, 1, 2).
@@ -126,10 +133,13 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
     builder = builder_for(target) if verify else None
     selected = select_passes(passes)
     original, name, path = _load(model)
+    profile = resolve_shapes(original, shapes, name)
+    declared = declared_inputs(original)
+    shapes = with_symbols(declared, profile.opt_shapes()) if profile else None
     working = named_copy(original)
     warnings: list[str] = []
 
-    before, matches_now = analyze_matches(working, target=target, precision=precision, sm=sm)
+    before, matches_now = analyze_matches(working, target=target, precision=precision, sm=sm, shapes=profile or None)
     checker = "full"
     problem = equivalence.full_check(original, True)
     if problem is not None:
@@ -172,7 +182,8 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
         _hold(candidate, current, original, ref, checker, round_changes, items, rounds, stamps, allow_requantize)
         changes.extend(round_changes)
         current = candidate
-        report_now, matches_now = analyze_matches(current, target=target, precision=precision, sm=sm)
+        report_now, matches_now = analyze_matches(current, target=target, precision=precision, sm=sm,
+                                                  shapes=profile or None)
     else:
         if _candidates(matches_now, selected, refused):
             warnings.append(f"stopped after {max_rounds} rounds with rewrites still possible")
@@ -189,9 +200,10 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
     if report.requantized and ref is not None:
         report.tolerance = _requantize_tolerance(report.requantized, ref)
     if builder is not None:
-        report.builds = {"before": build_count(path or original, builder, shapes, timeout,
-                                               _phases(progress, "build 1/2, input")),
-                         "after": build_count(final, builder, shapes, timeout,
+        fixed = {k: v for k, v in with_symbols(declared, profile.fixed()).items() if k not in profile.ranges()}
+        report.builds = {"before": build_count(path or original, builder, fixed, timeout, profile.ranges(),
+                                               precision_flags, _phases(progress, "build 1/2, input")),
+                         "after": build_count(final, builder, fixed, timeout, profile.ranges(), precision_flags,
                                               _phases(progress, "build 2/2, rewritten"))}
         b, a = report.builds["before"], report.builds["after"]
         if a.error and not b.error:

@@ -9,7 +9,10 @@ The request is a JSON object: ``builder`` ("tensorrt-rtx" or "tensorrt"), ``modu
 (path of the ONNX file), ``save_engine`` (path or null: where to write the engine),
 ``timing_cache`` (path or null: the cache to load, if the file exists),
 ``timing_cache_out`` (path or null: where to write the updated cache), ``shapes`` (``{input name: [dims]}``) and optionally ``parser_flags`` (names of
-``OnnxParserFlag`` members to set, e.g. to reproduce a parser crash).
+``OnnxParserFlag`` members to set, e.g. to reproduce a parser crash), ``precision`` and
+optionally ``precision_flags`` (``BuilderFlag`` names, e.g. ``["FP16", "INT8"]``, set
+instead of the precision's own) and ``profile`` (``{input name: [min, opt, max]}``, each
+a list of dims: an optimization profile range; overrides ``shapes`` for that input).
 
 The builder runs in its own process because TensorRT can crash the whole process on
 some inputs (a UINT8 zero point, ``ITimingCache.serialize()`` on TensorRT-RTX) and can
@@ -188,15 +191,36 @@ def _dims(shape) -> list[int]:
     return [int(d) for d in shape]
 
 
-def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) -> None:
-    """Add one optimization profile fixing every dynamic input dimension.
+def _checked_range(name: str, declared: list[int], wanted: list[int], option: str) -> None:
+    if len(wanted) != len(declared):
+        raise WorkerFailure(
+            "input",
+            f"{option} gives {name} {len(wanted)} dimensions "
+            f"({'x'.join(map(str, wanted))}) but the model's input has "
+            f"{len(declared)} {tuple(declared)}",
+        )
+    for axis, (have, want) in enumerate(zip(declared, wanted, strict=True)):
+        if have >= 0 and have != want:
+            raise WorkerFailure(
+                "input",
+                f"{option} gives {name} dimension {axis} = {want} but the "
+                f"model fixes it to {have}",
+            )
 
-    A dimension comes from ``shapes`` if given; otherwise a dynamic dimension 0 (the
-    batch) becomes 1, and any other dynamic dimension is an input error.
+
+def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]],
+                 ranges: dict[str, list[list[int]]] | None = None) -> None:
+    """Add one optimization profile covering every dynamic input dimension.
+
+    An input named in ``ranges`` (``[min, opt, max]`` dims, trtexec's --minShapes/
+    --optShapes/--maxShapes) gets that range; one named in ``shapes`` is fixed to it
+    (min = opt = max); otherwise a dynamic dimension 0 (the batch) becomes 1, and any
+    other dynamic dimension is an input error.
     """
+    ranges = ranges or {}
     inputs = [network.get_input(i) for i in range(network.num_inputs)]
     by_name = {t.name: t for t in inputs}
-    unknown = sorted(set(shapes) - set(by_name))
+    unknown = sorted((set(shapes) | set(ranges)) - set(by_name))
     if unknown:
         raise WorkerFailure(
             "input",
@@ -206,22 +230,14 @@ def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) ->
     profile = None
     for tensor in inputs:
         declared = _dims(tensor.shape)
-        if tensor.name in shapes:
+        if tensor.name in ranges:
+            lo, wanted, hi = (list(d) for d in ranges[tensor.name])
+            for option, dims in (("--minShapes", lo), ("--optShapes", wanted), ("--maxShapes", hi)):
+                _checked_range(tensor.name, declared, dims, option)
+        elif tensor.name in shapes:
             wanted = list(shapes[tensor.name])
-            if len(wanted) != len(declared):
-                raise WorkerFailure(
-                    "input",
-                    f"--shapes gives {tensor.name} {len(wanted)} dimensions "
-                    f"({'x'.join(map(str, wanted))}) but the model's input has "
-                    f"{len(declared)} {tuple(declared)}",
-                )
-            for axis, (have, want) in enumerate(zip(declared, wanted, strict=True)):
-                if have >= 0 and have != want:
-                    raise WorkerFailure(
-                        "input",
-                        f"--shapes gives {tensor.name} dimension {axis} = {want} but the "
-                        f"model fixes it to {have}",
-                    )
+            _checked_range(tensor.name, declared, wanted, "--shapes")
+            lo = hi = wanted
         else:
             wanted = []
             for axis, have in enumerate(declared):
@@ -236,6 +252,7 @@ def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) ->
                         f"(shape {tuple(declared)}); give its shape with --shapes "
                         f"{tensor.name}:" + "x".join(str(d if d >= 0 else "N") for d in declared),
                     )
+            lo = hi = wanted
         if all(d >= 0 for d in declared):
             continue
         if getattr(tensor, "is_shape_tensor", False):
@@ -244,7 +261,7 @@ def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) ->
             )
         if profile is None:
             profile = builder.create_optimization_profile()
-        profile.set_shape(tensor.name, wanted, wanted, wanted)
+        profile.set_shape(tensor.name, lo, wanted, hi)
     if profile is not None:
         config.add_optimization_profile(profile)
 
@@ -253,19 +270,22 @@ def _add_profile(trt, builder, network, config, shapes: dict[str, list[int]]) ->
 PRECISION_FLAGS = {"fp32": (), "fp16": ("FP16",), "bf16": ("BF16",), "int8": ("INT8", "FP16")}
 
 
-def _set_precision(trt, config, builder_name: str, precision: str, channel: Channel) -> None:
-    """Set the BuilderFlag(s) of ``precision`` on a classic TensorRT build config.
+def _set_precision(trt, config, builder_name: str, precision: str, channel: Channel,
+                   flags: list[str] | None = None) -> None:
+    """Set the BuilderFlag(s) of ``precision`` (or the ``flags`` named, e.g. ``["FP16",
+    "INT8"]`` from trtexec's ``--fp16 --int8``) on a classic TensorRT build config.
 
     TensorRT-RTX networks are strongly typed (precision comes from the ONNX types and
     Q/DQ nodes), so there the option is ignored with a warning unless it is fp32.
     """
+    names = PRECISION_FLAGS[precision] if flags is None else tuple(flags)
     if builder_name == "tensorrt-rtx":
-        if precision != "fp32":
+        if names:
             channel.send(type="log", severity="W", origin="fusionlab",
                          message=f"--precision {precision} is ignored for TensorRT-RTX: its networks "
                                  "are strongly typed (precision comes from the ONNX types)")
         return
-    for name in PRECISION_FLAGS[precision]:
+    for name in names:
         flag = getattr(trt.BuilderFlag, name, None)
         if flag is None:
             raise WorkerFailure("build", f"this TensorRT has no BuilderFlag.{name} for --precision {precision}")
@@ -358,8 +378,9 @@ def run(request: dict, channel: Channel) -> None:
     verbosity = trt.ProfilingVerbosity  # DETAILED from 8.2; VERBOSE before
     detailed = "DETAILED" if "DETAILED" in verbosity.__members__ else "VERBOSE"
     config.profiling_verbosity = getattr(verbosity, detailed)
-    _add_profile(trt, builder, network, config, request.get("shapes") or {})
-    _set_precision(trt, config, builder_name, request.get("precision") or "fp32", channel)
+    _add_profile(trt, builder, network, config, request.get("shapes") or {}, request.get("profile"))
+    _set_precision(trt, config, builder_name, request.get("precision") or "fp32", channel,
+                   request.get("precision_flags"))
 
     monitor = _make_progress_monitor(trt, channel)
     if monitor is not None:

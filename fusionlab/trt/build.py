@@ -156,6 +156,8 @@ def build(
     progress: ProgressCallback | None = None,
     shapes: Mapping[str, Sequence[int]] | Iterable[str] | str | None = None,
     precision: str = "fp32",
+    precision_flags: Sequence[str] | None = None,
+    profile: Mapping[str, Sequence[Sequence[int]]] | None = None,
 ) -> BuildResult:
     """Build ``model_path`` with ``builder`` in a subprocess and return its log.
 
@@ -178,6 +180,13 @@ def build(
         precision: ``fp32``, ``fp16``, ``bf16`` or ``int8``: the builder flags of a classic
             TensorRT build (``int8`` also allows FP16, as trtexec does); ignored, with a
             ``[W]`` log line, for TensorRT-RTX, whose networks are strongly typed.
+        precision_flags: ``BuilderFlag`` names to set instead of ``precision``'s own
+            (trtexec's ``--fp16 --int8``: ``("FP16", "INT8")``, see
+            :mod:`fusionlab.precision`).
+        profile: ``{input name: (min, opt, max)}``, each a list of dims: the optimization
+            profile's range for that input (trtexec's ``--minShapes/--optShapes/
+            --maxShapes``, validated by :func:`fusionlab.shapes.resolve_profile`); an input
+            named here takes its range from it instead of ``shapes``.
 
     Raises:
         InputError: the model path does not exist, a bad option, or a dynamic input
@@ -213,6 +222,14 @@ def build(
         "shapes": parse_shapes(shapes),
         "precision": precision,
     }
+    if precision_flags is not None:
+        unknown = sorted(set(precision_flags) - {"FP16", "BF16", "INT8"})
+        if unknown:
+            raise InputError(f"unknown precision flag {unknown[0]!r}: choose among FP16, BF16, INT8")
+        request["precision_flags"] = list(precision_flags)
+    if profile:
+        request["profile"] = {str(name): [_checked_dims(str(name), list(dims), f"{name}: {list(dims)}")
+                                          for dims in rng] for name, rng in profile.items()}
     # The worker writes the engine and the updated cache to temp files of ours; they
     # replace the targets only when the build succeeded (fusionlab.files).
     targets = [Path(p).absolute() for p in (save_engine, timing_cache) if p is not None]

@@ -22,6 +22,7 @@ from fusionlab.compare import compare
 from fusionlab.errors import ArtifactError, BuildError, InputError
 from fusionlab.files import write_atomic
 from fusionlab.graph import load_graph
+from fusionlab.shapes import declared_inputs, resolve, with_symbols
 from fusionlab.trt import artifacts
 from fusionlab.trt.build import build
 from fusionlab.verification.pairing import PARSER_UNNAMED_PREFIX, pair_layers
@@ -35,13 +36,21 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
            log: str | os.PathLike | None = None, profile: str | os.PathLike | None = None,
            timeout: float = 600.0, save_log: str | os.PathLike | None = None,
            save_engine: str | os.PathLike | None = None, timing_cache: str | os.PathLike | None = None,
-           shapes=None, progress: Callable[[str, int, int], None] | None = None) -> Verification:
+           shapes=None, progress: Callable[[str, int, int], None] | None = None,
+           precision_flags: tuple[str, ...] | None = None) -> Verification:
     """Analyze ``model`` and compare the prediction with a build of it.
 
     With ``layer_info`` and/or ``log`` (files from a GPU machine) nothing is built: the
     layers come from the layer info (preferred) or the log. Otherwise the model is built
     live with the target's builder (``tensorrt-rtx`` -> TensorRT-RTX, ``tensorrt`` ->
     classic TensorRT).
+
+    ``shapes`` (trtexec's ``"x:1x3x224x224"``, a mapping, or a
+    :class:`fusionlab.shapes.ShapeRequest` with min/opt/max shapes) is checked against the
+    model's inputs; the prediction is made at the opt shapes and the live build gets one
+    optimization profile with the range. ``precision_flags`` (``("FP16", "INT8")``, see
+    :mod:`fusionlab.precision`) are the classic builder's flags instead of
+    ``precision``'s own.
 
     Raises:
         InputError: the model cannot be loaded or an option is wrong.
@@ -50,7 +59,10 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
         BuildError: the live build failed, crashed or timed out (exit code 3).
         BuilderUnavailable: the target's builder is not installed (exit code 5).
     """
-    graph = load_graph(model)
+    graph = load_graph(model, infer=False)
+    declared = declared_inputs(graph.model)
+    ranges = resolve(graph.model, shapes, graph.name)
+    graph.infer_shapes(with_symbols(declared, ranges.opt_shapes()) if ranges else None)
     report = analyze(graph, target=target, precision=precision, sm=sm)
     warnings: list[str] = []
     version = seconds = None
@@ -71,7 +83,10 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
     else:
         try:
             result = build(model, builder=BUILDER_OF_TARGET[target], timeout=timeout, save_engine=save_engine,
-                           timing_cache=timing_cache, progress=progress, shapes=shapes, precision=precision)
+                           timing_cache=timing_cache, progress=progress, precision=precision,
+                           precision_flags=precision_flags, profile=ranges.ranges(),
+                           shapes={k: v for k, v in with_symbols(declared, ranges.fixed()).items()
+                                   if k not in ranges.ranges()})
         except BuildError as exc:
             if report.parser_rejects:
                 codes = ", ".join(sorted({d.code for d in report.parser_rejects}))
@@ -109,6 +124,7 @@ def _attribute_profile(v: Verification, prof: artifacts.Profile) -> None:
     if not matched:
         raise ArtifactError(f"profile {prof.source} and the layer information share no layer names: "
                             "they come from different engines")
+    v.warnings += prof.warnings
     v.profile_total_ms = prof.total_ms
     v.layer_ms = {t.name: t.average_ms for t in matched}
     v.unmatched_profile = [t.name for t in prof.layers if t.name not in names]

@@ -14,7 +14,11 @@ ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Equal", "Greate
                "And", "Or", "Xor")
 #: ONNX ops TensorRT's parser turns into a Unary layer.
 UNARY = ("Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg", "Sin", "Cos", "Tan", "Sinh", "Cosh",
-         "Asin", "Acos", "Atan", "Erf", "Floor", "Ceil", "Round", "Sign", "Not")
+         "Asin", "Acos", "Atan", "Erf", "Floor", "Ceil", "Round", "Sign", "Not",
+         # IsNaN: ElementWise kEQUAL(x, x) then Unary kNOT; IsInf: Unary kISINF
+         # (builtin_op_importers.cpp); pointwise either way (the NaN guard after a
+         # dynamo-exported softmax: one kgen kernel with it on TensorRT-RTX 1.7)
+         "IsNaN", "IsInf")
 #: ONNX ops TensorRT's parser turns into a Shuffle layer.
 SHUFFLES = ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze")
 #: ONNX ops TensorRT's parser turns into a Reduce layer.

@@ -41,9 +41,17 @@ class ScaleNoop(Rule):
     Conditions: `exact-identity` -- every element of the constant is exactly 0 (Add, Sub)
     or 1 (Mul, Div, Pow); `no-broadcast` -- the constant does not broadcast ``x`` to a
     larger shape (an Add of a zero tensor of higher rank changes the output shape, so it
-    is not a no-op).
+    is not a no-op); `scale-shaped` -- the constant has a shape a Scale layer takes
+    (IScaleLayer's modes: kUNIFORM, one value; kCHANNEL, one value per channel, axis 1;
+    kELEMENTWISE, the shape of ``x`` but for the batch axis), else the op is an
+    ElementWise layer, which is not erased: the zero attention bias ``[1, 1, S, S]`` that
+    ``torch.onnx.export(..., dynamo=True)`` adds to ``Q·Kᵀ`` of ``[1, N, S, S]`` stays in
+    the Softmax's kernel (measured with TensorRT-RTX 1.7: ViT, and a built [1, 4, 16, 16]
+    attention), while a scalar Add 0 after a convolution is erased. The reason names the
+    shapes; the rewrite removes the no-op Add.
     Source: TensorRT Developer Guide, "Types of Fusions": Scale ("A Scale layer that adds
-    0, multiplied by 1, or computes powers to the 1 can be erased").
+    0, multiplied by 1, or computes powers to the 1 can be erased"); TensorRT API,
+    IScaleLayer (ScaleMode kUNIFORM / kCHANNEL / kELEMENTWISE); the live builds above.
     """
 
     code = "TRT125"
@@ -58,7 +66,7 @@ class ScaleNoop(Rule):
     )
     cost = 1
     rewrites_on = ("absorbed", "missed")
-    fixes = ()
+    fixes = ("scale-shaped",)
 
     def accept(self, b, state):
         node = state.graph.nodes[b.layers["scale"].host_or_first]
@@ -98,6 +106,23 @@ class ScaleNoop(Rule):
         return (f"{node.name} broadcasts {x} of shape {fmt_shape(sx)} with a constant of shape "
                 f"{fmt_shape(value.shape)} to {fmt_shape(so)}; erasing it needs the output shape "
                 f"to equal the input shape")
+
+    @check("scale-shaped")
+    def scale_shaped(self, m, ctx):
+        node = m.node("scale")
+        x = m.tensor("x")
+        value = constant_of(ctx.state, m.tensor("c"))
+        sx = ctx.graph.shape(x)
+        if value.size == 1 or sx is None or len(sx) < value.ndim:
+            return None  # kUNIFORM, or nothing known to say otherwise
+        shape = (1,) * (len(sx) - value.ndim) + tuple(value.shape)
+        spread = [i for i, d in enumerate(shape) if d != 1]
+        if spread == [1] or (len(sx) > 1 and shape[1:] == tuple(sx[1:])):
+            return None  # kCHANNEL, kELEMENTWISE
+        return (f"{node.name} ({node.op_type}) has a constant of shape {fmt_shape(value.shape)} for "
+                f"{x} of shape {fmt_shape(sx)}: not one value, one per channel or one per element, so "
+                f"it is an ElementWise layer, which the builder keeps (a kernel or a kernel's work "
+                f"for a no-op); remove {node.name} from the graph")
 
     def erased(self, m):
         return [(m.layer("scale"), m.tensor("x"))]

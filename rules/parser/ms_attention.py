@@ -1,8 +1,7 @@
 """TRT603 ms-attention."""
 
+from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check
-
-from fusionlab.rules.common.qdq import node_match
 
 
 class MsAttention(Rule):
@@ -29,17 +28,11 @@ class MsAttention(Rule):
     code = "TRT603"
     name = "ms-attention"
     kind = "lint"
+    level = "onnx"  # the parser imports every node, whatever its domain
+    pattern = Op("Attention", name="attention")
     phase = 90
     cost = 3
     rejects = True
-
-    def find(self, state):
-        """Every Attention node, whatever its domain."""
-        # find, not a pattern: the parser sees every node, and a pattern does not ask
-        # for a node's domain.
-        for node in state.graph.nodes.values():
-            if node.op_type == "Attention":
-                yield node_match(self, state, node, "attention")
 
     @check("onnx-domain")
     def onnx_domain(self, attention, ctx):

@@ -2,9 +2,8 @@
 
 import onnx
 
+from fusionlab.pattern import ANY, Op
 from fusionlab.rule import Rule, check
-
-from fusionlab.rules.common.qdq import node_match
 
 #: domains the parser imports (the default ONNX domain).
 ONNX_DOMAINS = ("", "ai.onnx")
@@ -35,16 +34,11 @@ class OpNotImported(Rule):
     code = "TRT605"
     name = "op-not-imported"
     kind = "lint"
+    level = "onnx"  # the parser imports every node
+    pattern = Op(ANY, name="node", where=lambda node: node.domain not in ONNX_DOMAINS)
     phase = 90
     cost = 3
     rejects = True
-
-    def find(self, state):
-        """Every node outside the ONNX domain."""
-        # find, not a pattern: a pattern does not ask for a node's domain.
-        for node in state.graph.nodes.values():
-            if node.domain not in ONNX_DOMAINS:
-                yield node_match(self, state, node, "node")
 
     @check("has-importer")
     def has_importer(self, node, ctx):

@@ -1,9 +1,9 @@
 """TRT601 reduce-axes-constant."""
 
+from fusionlab.pattern import Op, Var
 from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.ops import REDUCES
-from fusionlab.rules.common.qdq import node_match
 
 
 class ReduceAxesConstant(Rule):
@@ -31,22 +31,15 @@ class ReduceAxesConstant(Rule):
     code = "TRT601"
     name = "reduce-axes-constant"
     kind = "lint"
+    level = "onnx"  # the parser imports every node, also a Reduce that constant folding absorbed
+    pattern = Op(REDUCES, Var(), Var("axes"), name="reduce")
     phase = 90
     cost = 3
     rejects = True
 
-    def find(self, state):
-        """Every Reduce* node with an ``axes`` input (folded ones included)."""
-        # find, not a pattern: the parser imports every node, also a Reduce that constant
-        # folding absorbed, and patterns anchor on live layers only.
-        for node in state.graph.nodes.values():
-            if node.op_type in REDUCES and len(node.inputs) > 1 and node.inputs[1]:
-                yield node_match(self, state, node, "reduce")
-
     @check("axes-constant")
-    def axes_constant(self, reduce, ctx):
+    def axes_constant(self, reduce, axes, ctx):
         graph = ctx.graph
-        axes = reduce.inputs[1]
         if axes in graph.initializers:
             return None
         src = graph.producer.get(axes)

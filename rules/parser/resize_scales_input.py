@@ -1,8 +1,7 @@
 """TRT604 resize-scales-input."""
 
+from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check
-
-from fusionlab.rules.common.qdq import node_match
 
 
 class ResizeScalesInput(Rule):
@@ -28,16 +27,11 @@ class ResizeScalesInput(Rule):
     code = "TRT604"
     name = "resize-scales-input"
     kind = "lint"
+    level = "onnx"  # the parser imports every node, also ones a fold absorbed
+    pattern = Op("Resize", name="resize", where=lambda node: len(node.inputs) > 2 and bool(node.inputs[2]))
     phase = 90
     cost = 3
     rejects = True
-
-    def find(self, state):
-        """Every Resize with a `scales` input."""
-        # find, not a pattern: the parser imports every node, also ones a fold absorbed.
-        for node in state.graph.nodes.values():
-            if node.op_type == "Resize" and len(node.inputs) > 2 and node.inputs[2]:
-                yield node_match(self, state, node, "resize")
 
     @check("scales-not-input")
     def scales_not_input(self, resize, ctx):

@@ -3,10 +3,11 @@
 import numpy as np
 from onnx import TensorProto
 
+from fusionlab.pattern import Op, Var
 from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.ops import WEIGHTED_OPS
-from fusionlab.rules.common.qdq import dq_producer, fmt_values, node_match, qdq_scale, weight_dq
+from fusionlab.rules.common.qdq import dq_producer, fmt_values, qdq_scale, weight_dq
 
 
 class QdqBiasInt32(Rule):
@@ -33,21 +34,13 @@ class QdqBiasInt32(Rule):
     code = "TRT402"
     name = "qdq-bias-int32"
     kind = "lint"
+    level = "onnx"  # the parser sees every DequantizeLinear, also the folded INT32 bias's
+    pattern = Op("DequantizeLinear", Var(where=lambda tensor, view: view.graph.dtype(tensor) == TensorProto.INT32),
+                 name="dq")
     phase = 90
     cost = 3
     rewrites_on = ("lint",)
     rejects = True
-
-    def find(self, state):
-        """Every DequantizeLinear of an INT32 tensor (folded or fused ones included)."""
-        # find, not a pattern: the parser sees every node, also the INT32 bias's
-        # DequantizeLinear that constant folding absorbed, and a pattern anchors on live
-        # layers only (the layer state and rule level "node" both skip absorbed nodes).
-        graph = state.graph
-        for node in graph.nodes.values():
-            if node.op_type == "DequantizeLinear" and node.inputs and \
-                    graph.dtype(node.inputs[0]) == TensorProto.INT32:
-                yield node_match(self, state, node, "dq")
 
     @check("bias-unquantized")
     def bias(self, dq, ctx):

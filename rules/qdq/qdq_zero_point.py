@@ -3,10 +3,11 @@
 import numpy as np
 from onnx import TensorProto
 
+from fusionlab.pattern import Op
 from fusionlab.rule import Rule, check
 
 from fusionlab.rules.common.ops import QDQ_OPS
-from fusionlab.rules.common.qdq import dtype_name, fmt_values, node_match, qdq_zero_point
+from fusionlab.rules.common.qdq import dtype_name, fmt_values, qdq_zero_point
 
 #: zero_point types TensorRT quantizes to: signed INT8 (and the FP8 / INT4 / FP4 formats
 #: of newer releases). An INT32 zero_point is the quantized bias TRT402 reports.
@@ -43,19 +44,11 @@ class QdqZeroPoint(Rule):
     code = "TRT401"
     name = "qdq-zero-point"
     kind = "lint"
+    level = "onnx"  # the parser sees every Q/DQ, also ones folding or an erasure (TRT408) absorbed
+    pattern = Op(QDQ_OPS, name="q", where=lambda node: node.domain in ("", "ai.onnx"))
     phase = 90
     cost = 3
     rejects = ("zero-point-is-zero",)
-
-    def find(self, state):
-        """Every Q/DQ node of the graph, whatever layer it ended in (a weight's DQ is
-        folded, an activation's DQ fused into a convolution: the parser saw them all)."""
-        # find, not a pattern: the parser sees every node, also the ones constant folding
-        # or an erasure (TRT408) absorbed, and a pattern anchors on live layers only (the
-        # layer state and the graph as written, rule level "node", both skip absorbed nodes).
-        for node in state.graph.nodes.values():
-            if node.op_type in QDQ_OPS and node.domain in ("", "ai.onnx"):
-                yield node_match(self, state, node, "q")
 
     @check("zero-point-is-zero")
     def zero(self, q, ctx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fusionlab.rule import Match, Rule
 
 from fusionlab.rules.common.layers import reader_layers
+from fusionlab.rules.common.qdq import is_int8_layer
 from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, REDUCES, SHUFFLES, SOFTMAX_KINDS, UNARY
 from fusionlab.rules.common.shapes import live_readers
 from fusionlab.rules.pointwise.pointwise import MEMBER, pointwise_groups
@@ -22,11 +23,17 @@ KGEN_KINDS = frozenset(
 )
 
 
+#: Q/DQ layers join kgen kernels by where they stand (``_member``).
+QDQ_KINDS = ("QuantizeLinear", "DequantizeLinear")
+
 #: Kinds cheap enough that TensorRT-RTX computes them inside the first kernel that reads
 #: them even when a second kernel reads them too (the attention mask of every layer).
+#: Concat: a ViT's class token joined to the patch embeddings (Reshape, Transpose, Concat,
+#: position Add) is computed in the first LayerNormalization's kernel although the
+#: residual Add of the first layer reads it too (TensorRT-RTX 1.7, ViT dynamo export).
 CHEAP_KINDS = frozenset(ELEMENTWISE + UNARY + SHUFFLES + ("Shuffle", "Where", "Cast", "Expand",
                                                           "Not", "Gather", "GreaterOrEqual",
-                                                          "LessOrEqual", "PointWise"))
+                                                          "LessOrEqual", "PointWise", "Concat"))
 
 
 def split_at_reduction_expands(state, groups: list[tuple[object, list]]) -> list[tuple[object, list]]:
@@ -77,6 +84,57 @@ def split_at_reduction_expands(state, groups: list[tuple[object, list]]) -> list
     return sorted(out, key=lambda g: g[0].index)
 
 
+#: How far up (layers) a Q/DQ looks for the INT8 convolution whose epilogue it is in.
+EPILOGUE_HOPS = 12
+
+
+def _in_conv_epilogue(state, layer) -> bool:
+    """Whether ``layer`` lies downstream of an INT8 convolution (not a MatMul) within
+    :data:`EPILOGUE_HOPS` layers of kgen kinds and Q/DQ: that epilogue is TRT410's (the
+    convolution's epilogue kgen), which runs after this rule."""
+    frontier, seen = [layer], {id(layer)}
+    for _ in range(EPILOGUE_HOPS):
+        step = []
+        for current in frontier:
+            for t in state.layer_inputs(current):
+                if not t or state.is_constant(t):
+                    continue
+                src = state.producer_layer(t)
+                if src is None or id(src) in seen:
+                    continue
+                seen.add(id(src))
+                if is_int8_layer(src):
+                    if not any(state.graph.nodes[n].op_type == "MatMul" for n in src.nodes):
+                        return True
+                elif src.kind in KGEN_KINDS or src.kind in QDQ_KINDS:
+                    step.append(src)
+        frontier = step
+    return False
+
+
+def _member(state, layer, base: dict) -> bool:
+    """Whether ``layer`` joins kgen kernels: its kind is a kgen kind; a lone
+    DequantizeLinear when every reader is one (a DequantizeLinear a GEMM or a convolution
+    reads runs in that kernel: TRT403, TRT313); a lone QuantizeLinear of a constant, of a
+    network input (TRT403's TensorRT-RTX divergence), or of a kgen layer's result (the
+    QuantizeLinear of a GEMM's result ends the GEMM's kernel: TRT404). Not within an INT8
+    convolution's epilogue (``_in_conv_epilogue``). Measured with TensorRT-RTX 1.7 on DistilBERT and ViT quantized by
+    onnxruntime.quantization (QDQ): ``Add -> Q -> DQ -> LayerNormalization`` is one kgen
+    kernel, ``LayerNormalization -> Q`` ends one and its ``DQ`` is listed in the kernel
+    of every MatMul that reads it."""
+    if layer.kind not in QDQ_KINDS or len(layer.nodes) != 1:
+        return base[id(layer)]
+    node = state.graph.nodes[layer.nodes[0]]
+    if node.op_type == "DequantizeLinear":
+        readers, graph_output = reader_layers(state, layer)
+        return bool(readers) and not graph_output and all(base.get(id(r)) for r in readers) \
+            and not _in_conv_epilogue(state, layer)
+    if state.is_constant(node.inputs[0]) or node.inputs[0] in state.graph.inputs:
+        return True  # folded, or the network input's Q: quantized by the kernel reading it
+    src = state.producer_layer(node.inputs[0])
+    return src is not None and bool(base.get(id(src))) and not _in_conv_epilogue(state, layer)
+
+
 class MyelinKgen(Rule):
     """TensorRT-RTX compiles connected non-GEMM, non-convolution layers into one ``kgen`` kernel.
 
@@ -120,7 +178,8 @@ class MyelinKgen(Rule):
         # Expand and joined with the group of the readers of a cheap group; a pattern binds
         # a fixed tree of layers from one anchor and cannot partition the graph.
         layers = state.live_layers()
-        kinds = {id(l): MEMBER if l.kind in KGEN_KINDS else None for l in layers}
+        base = {id(l): l.kind in KGEN_KINDS for l in layers}
+        kinds = {id(l): MEMBER if _member(state, l, base) else None for l in layers}
         groups = split_at_reduction_expands(state, pointwise_groups(state, layers, kinds, with_channel=False))
         group_of = {id(l): members for _, members in groups for l in members}
         for root, members in groups:

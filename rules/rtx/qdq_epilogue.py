@@ -111,6 +111,8 @@ class QdqEpilogue(Rule):
         layer = state.layer_of[q.name]
         if layer is x or layer.kind not in WEIGHTED_KINDS or not is_int8_layer(layer):
             return None
+        if any(state.graph.nodes[n].op_type == "MatMul" for n in layer.nodes):
+            return None  # a MatMul's kernel ends at its output Q (no bias inside to apply)
         return layer
 
     @staticmethod

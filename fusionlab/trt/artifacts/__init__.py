@@ -3,14 +3,16 @@
 Everything here reads text or JSON that TensorRT (``trtexec``, the Python API, the
 engine inspector or Polygraphy) wrote, and turns it into the same small data model:
 one :class:`ObservedLayer` per engine layer (kernel), with the ONNX nodes it holds.
-Only the standard library is used (``json`` and ``re``): importing this package imports
-no onnx, numpy, networkx nor the engine. One module per format:
+Only the standard library is used (``json``, ``re`` and ``sqlite3``): importing this
+package imports no onnx, numpy, networkx nor the engine. One module per format:
 
 * :mod:`.log`: build logs (:func:`parse_log`); :mod:`.polygraphy`: the
   ``polygraphy inspect model`` listings a log may hold;
 * :mod:`.layer_info`: ``--exportLayerInfo`` JSON (:func:`parse_layer_info`);
 * :mod:`.profile`: ``--exportProfile`` JSON and ``--dumpProfile`` tables
   (:func:`parse_profile`, :func:`match_profile`);
+* :mod:`.nsys`: TensorRT's NVTX layer ranges in an ``nsys export --type sqlite`` file
+  (:func:`parse_nsys`; :func:`parse_profile` recognises one by its SQLite header);
 * :mod:`.names`: ONNX node names from ``Metadata`` and layer names;
 * :mod:`.model`: the records (:class:`ObservedLayer`, :class:`BuildLog`...);
 * :mod:`.common`: reading files, recognising JSON kinds, versions.
@@ -94,6 +96,7 @@ from fusionlab.trt.artifacts.model import (
     Profile,
 )
 from fusionlab.trt.artifacts.names import parse_metadata, split_layer_name
+from fusionlab.trt.artifacts.nsys import parse_nsys
 from fusionlab.trt.artifacts.profile import match_profile, parse_profile
 
 __all__ = [
@@ -109,6 +112,7 @@ __all__ = [
     "parse_log",
     "parse_log_text",
     "parse_metadata",
+    "parse_nsys",
     "parse_profile",
     "split_layer_name",
 ]

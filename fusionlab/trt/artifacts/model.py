@@ -142,17 +142,21 @@ class LayerTiming:
 
 @dataclass
 class Profile:
-    """A per-layer profile from ``trtexec --exportProfile`` (or a ``--dumpProfile`` table).
+    """A per-layer profile from ``trtexec --exportProfile`` (or a ``--dumpProfile`` table,
+    a :class:`~fusionlab.trt.profiler.LayerProfiler`, an Nsight Systems export).
 
     Attributes:
         source: the file path.
         iterations: the number of profiled inferences (the ``count`` record), or None.
         layers: one timing per layer, in engine order.
+        warnings: what the reader could not take at face value (an Nsight Systems export
+            without a CUDA trace, ...); empty for trtexec files.
     """
 
     source: str
     iterations: int | None
     layers: list[LayerTiming]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def total_ms(self) -> float:

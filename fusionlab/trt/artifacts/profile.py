@@ -22,23 +22,33 @@ from fusionlab.trt.artifacts.model import (
     ObservedLayer,
     Profile,
 )
+from fusionlab.trt.artifacts.nsys import is_sqlite, parse_nsys
 
 
 def parse_profile(source: str | os.PathLike[str]) -> Profile:
     """Parse a per-layer profile.
 
     Accepts ``trtexec --exportProfile`` JSON (``[{"count": N}, {"name", "timeMs",
-    "averageMs", "medianMs", "percentage"}, ...]``; ``medianMs`` appeared in 8.4) and a
-    log holding trtexec's ``--dumpProfile`` table (the last one, without its ``Total``
-    row). Times are milliseconds: ``timeMs`` summed over ``count`` inferences,
+    "averageMs", "medianMs", "percentage"}, ...]``; ``medianMs`` appeared in 8.4; also what
+    :class:`~fusionlab.trt.profiler.LayerProfiler` writes), a log holding trtexec's
+    ``--dumpProfile`` table (the last one, without its ``Total`` row), and an ``nsys export
+    --type sqlite`` file (recognised by the SQLite header; read by :func:`.nsys.parse_nsys`).
+    Times are milliseconds: ``timeMs`` summed over ``count`` inferences,
     ``averageMs``/``medianMs`` per inference.
 
     Raises:
         ArtifactError: missing, empty or unreadable file; invalid or truncated JSON; a
             ``--exportTimes`` timing file (per-inference timestamps, not per layer); JSON
-            of another shape or with no layers; a text without a profile table.
+            of another shape or with no layers; a text without a profile table; an
+            Nsight Systems report not exported to SQLite; an SQLite file that is not an
+            nsys export with TensorRT's NVTX ranges.
     """
     path = str(source)
+    if is_sqlite(source):
+        return parse_nsys(source)
+    if path.endswith((".nsys-rep", ".qdrep")):
+        raise ArtifactError(f"{path}: is an Nsight Systems report: export it first with "
+                            f"nsys export --type sqlite {path} and pass the .sqlite file")
     text = _read_text(source)
     if not _looks_like_json(text):
         return _profile_from_table(path, text)

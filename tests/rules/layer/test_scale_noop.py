@@ -1,5 +1,6 @@
 """TRT125 scale-noop: Add 0 / Sub 0 / Mul 1 / Div 1 / Pow 1 are erased; missed when the
-constant is only close to the identity, or broadcasts the input to a larger shape."""
+constant is only close to the identity, broadcasts the input to a larger shape, or has no
+shape a Scale layer takes (then it is an ElementWise layer, which the builder keeps)."""
 
 import numpy as np
 import pytest
@@ -80,6 +81,45 @@ def test_a_zero_from_a_constant_node_is_erased_too():
     assert report.layer_of("relu1").nodes == ("conv1", "relu1")
 
 
+def _scores_plus_bias(bias_shape):
+    """``Softmax(MatMul(q, k) + zeros(bias_shape))`` with q, k of [1, 4, 16, 16]: the zero
+    attention bias ``torch.onnx.export(..., dynamo=True)`` writes for SDPA."""
+    g = GraphBuilder()
+    a = g.node("MatMul", [g.input("q", [1, 4, 16, 16]), g.input("k", [1, 4, 16, 16])], name="bmm1")
+    a = g.node("Add", [a, g.const(np.zeros(bias_shape, np.float32), name="bias")], name="bias_add")
+    return g.model([g.node("Softmax", [a], name="softmax", axis=-1)])
+
+
+@pytest.mark.parametrize("target", ["tensorrt", "tensorrt-rtx"])
+def test_a_zero_tensor_of_no_scale_shape_is_kept_and_reported(target):
+    report = analyze(_scores_plus_bias([1, 1, 16, 16]), target=target)
+    assert "bias_add" not in report.absorbed
+    (missed,) = diagnostics(report, "TRT125", "missed")
+    assert missed.check == "scale-shaped" and missed.nodes == ("bias_add",)
+    assert "[1, 1, 16, 16]" in missed.reason and "[1, 4, 16, 16]" in missed.reason
+
+
+@pytest.mark.parametrize("bias_shape", [[1], [1, 4, 1, 1], [4, 16, 16], [1, 4, 16, 16]])
+def test_uniform_channel_and_elementwise_zeros_are_erased(bias_shape):
+    report = analyze(_scores_plus_bias(bias_shape), target="tensorrt-rtx")
+    assert report.absorbed == ["bias_add"]
+    assert not diagnostics(report, "TRT125", "missed")
+
+
+@pytest.mark.needs_rtx
+def test_live_builder_keeps_the_zero_bias_in_the_softmax_kernel(tmp_path):
+    import onnx
+
+    from fusionlab.verification import verify
+
+    path = tmp_path / "zero_bias.onnx"
+    onnx.save(_scores_plus_bias([1, 1, 16, 16]), path)
+    v = verify(path, target="tensorrt-rtx", timeout=300)
+    kernel = next(layer for layer in v.observed if "softmax" in layer.nodes)
+    assert "bias_add" in kernel.nodes
+    assert v.comparison.score.f1 == 1.0
+
+
 # ---------------------------------------------------------------- rewrite: erase
 from fusionlab import rewrite  # noqa: E402
 
@@ -96,4 +136,10 @@ def test_rewrite_erases_exact_noops_and_refuses_near_ones():
     out, report = rewrite(g.model([y]), passes=["scale-noop"])
     assert [n.name for n in out.graph.node] == ["relu0", "mul_near", "relu1"]
     assert [r.check for r in report.refused] == ["exact-identity"]
+    assert report.equivalence.passed and report.equivalence.max_abs == 0.0
+
+
+def test_rewrite_removes_the_zero_bias_the_builder_keeps():
+    out, report = rewrite(_scores_plus_bias([1, 1, 16, 16]), passes=["scale-noop"])
+    assert [n.name for n in out.graph.node] == ["bmm1", "softmax"]
     assert report.equivalence.passed and report.equivalence.max_abs == 0.0

@@ -34,18 +34,10 @@ def test_onnx_attention_is_not_reported():
 
 
 @pytest.mark.needs_rtx
-def test_live_parser_rejects_com_microsoft_attention(tmp_path):
-    import onnx
-
-    from fusionlab.errors import BuildError
-    from fusionlab.verification import verify
-
-    path = tmp_path / "ms_attention.onnx"
-    onnx.save(attention_model(), path)
-    with pytest.raises(BuildError) as err:
-        verify(path, target="tensorrt-rtx", timeout=300)
-    assert "Q, K, and V inputs must have the same number of dimensions" in err.value.message
-    assert "analyze predicted this parser rejection: TRT603" in err.value.message
+def test_live_parser_rejects_com_microsoft_attention(live_parser):
+    message = live_parser.rejects(attention_model(), "ms_attention.onnx")
+    assert "Q, K, and V inputs must have the same number of dimensions" in message
+    assert "analyze predicted this parser rejection: TRT603" in message
 
 
 def test_analyze_text_and_json_say_the_parser_will_reject_the_model(cli, tmp_path):

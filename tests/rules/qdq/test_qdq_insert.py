@@ -101,11 +101,11 @@ def test_tensorrt_rtx_keeps_the_q_after_a_float_maxpool_apart():
 
 
 def test_tensorrt_rtx_global_max_pool_takes_its_q():
-    # Live TensorRT-RTX 1.7: one kgen [gmp, q_out, dq_out, sig] (dq_out and sig in it too:
-    # a DQ before a float op is not predicted)
+    # Live TensorRT-RTX 1.7: one kgen [gmp, q_out, dq_out, sig]: the Q and the DQ between
+    # two kgen layers run inside the kernel (TRT310 takes dq_out and sig with them)
     g = GraphBuilder()
     y = g.node("GlobalMaxPool", [g.input("x", [1, 16, 8, 8])], name="gmp")
     y = dq(g, q(g, y, "q_out"), "dq_out")
     report = analyze(g.model([g.node("Sigmoid", [y], name="sig")]), target="tensorrt-rtx")
-    assert report.layer_of("gmp").nodes == ("gmp", "q_out")
+    assert report.layer_of("gmp").nodes == ("gmp", "q_out", "dq_out", "sig")
     assert not diagnostics(report, "TRT407", "missed")

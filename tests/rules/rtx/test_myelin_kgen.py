@@ -55,3 +55,33 @@ def test_a_second_reader_ends_the_group():
     report = analyze(g.model([z]), target="tensorrt-rtx")
     assert report.layer_of("ln").nodes == ("add1", "ln")
     assert "ln" not in report.layer_of("residual").nodes
+
+
+def test_the_nan_guard_after_softmax_joins_its_kernel():
+    """``torch.onnx.export(..., dynamo=True)`` of SDPA: Add(mask) -> Softmax -> IsNaN ->
+    Where(isnan, 0, p): one kgen kernel on TensorRT-RTX 1.7 (ViT export)."""
+    g = GraphBuilder()
+    s = g.node("MatMul", [g.input("q", [1, 2, 16, 8]), g.input("k", [1, 2, 8, 16])], name="qk")
+    s = g.node("Add", [s, g.input("mask", [1, 1, 16, 16])], name="add_mask")
+    p = g.node("Softmax", [s], name="softmax", axis=-1)
+    nan = g.node("IsNaN", [p], name="isnan")
+    p = g.node("Where", [nan, g.const(np.float32(0.0)), p], name="where")
+    out = g.node("MatMul", [p, g.input("v", [1, 2, 16, 8])], name="pv")
+    report = analyze(g.model([out]), target="tensorrt-rtx")
+    assert report.layer_of("softmax").nodes == ("add_mask", "softmax", "isnan", "where")
+
+
+def test_a_class_token_concat_read_twice_joins_the_first_layernorm():
+    """ViT's embeddings: Reshape, Transpose, Concat(class token), Add(position) are read
+    by the first LayerNormalization and by the first residual Add; the builder computes
+    them in the LayerNormalization's kernel (TensorRT-RTX 1.7, ViT dynamo export)."""
+    g = GraphBuilder()
+    x = g.node("Reshape", [g.input("x", [1, 32, 4, 4]), g.const(np.array([1, 32, 16], np.int64))], name="flat")
+    x = g.node("Transpose", [x], name="perm", perm=[0, 2, 1])
+    x = g.node("Concat", [g.weight([1, 1, 32]), x], name="cat", axis=1)
+    e = g.node("Add", [x, g.weight([1, 17, 32])], name="pos")
+    n = g.node("LayerNormalization", [e, g.weight([32]), g.weight([32])], name="ln", axis=-1)
+    y = g.node("MatMul", [n, g.weight([32, 32])], name="fc")
+    z = g.node("Add", [e, y], name="residual")
+    report = analyze(g.model([z]), target="tensorrt-rtx")
+    assert report.layer_of("ln").nodes == ("flat", "perm", "cat", "pos", "ln")
