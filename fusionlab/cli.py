@@ -402,6 +402,7 @@ def verify(
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
+        from fusionlab.progress import StepProgress
         from fusionlab.verification import check_corpus_outputs
 
         for opt, value in (("--layer-info", layer_info), ("--log", log), ("--profile", profile),
@@ -410,8 +411,10 @@ def verify(
             if value is not None:
                 raise InputError(f"{opt} applies to one MODEL, not to --corpus")
         check_corpus_outputs(corpus, {"-o/--output": output})  # not a model of the corpus
-        result = calibrate(corpus, jobs=jobs, target=tgt, precision=choice.precision, sm=sm,
-                           timeout=timeout, shapes=request or None, precision_flags=choice.flags)
+        with StepProgress() as bars:
+            result = calibrate(corpus, jobs=jobs, target=tgt, precision=choice.precision, sm=sm,
+                               timeout=timeout, shapes=request or None, precision_flags=choice.flags,
+                               progress=bars.callback("verify --corpus"))
         _print_warnings(warnings)
         data = corpus_json(result)
         data["warnings"] = warnings + list(data.get("warnings", []))
@@ -427,26 +430,13 @@ def verify(
     check_outputs({"-o/--output": output, "--save-log": save_log, "--save-engine": save_engine,
                    "--timing-cache": timing_cache},
                   [*model_files(model), layer_info, log, profile])
-    progress = None
-    bar = None
-    if not (layer_info or log) and fmt is not Format.json and sys.stderr.isatty():
-        from rich.progress import Progress
+    from fusionlab.progress import StepProgress
 
-        bar = Progress(transient=True, console=Console(stderr=True))
-        task = bar.add_task("building", total=None)
-
-        def progress(phase: str, step: int, steps: int) -> None:
-            bar.update(task, description=phase[:60], completed=step, total=steps or None)
-
-        bar.start()
-    try:
+    with StepProgress() as bars:
         v = run_verify(model, target=tgt, precision=choice.precision, sm=sm, layer_info=layer_info, log=log,
                        profile=profile, timeout=timeout, save_log=save_log, save_engine=save_engine,
-                       timing_cache=timing_cache, shapes=request or None, progress=progress,
-                       precision_flags=choice.flags)
-    finally:
-        if bar is not None:
-            bar.stop()
+                       timing_cache=timing_cache, shapes=request or None, precision_flags=choice.flags,
+                       progress=None if layer_info or log else bars.callback("building"))
     _print_warnings(warnings)
     v.warnings[:0] = warnings
     _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
@@ -510,12 +500,16 @@ def rewrite(
         outputs["-o/--output's external data"] = dest.with_name(f"{dest.name}.data")
     check_outputs(outputs, inputs,
                   updates=("-o/--output", "-o/--output's external data") if in_place else ())
+    from fusionlab.progress import StepProgress
+
     # NotRunnable (ONNX Runtime cannot run the input) is one error line, exit 2
-    new, report = run_rewrite(model, target=target.value, precision=choice.precision, sm=sm,
-                              passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
-                              shapes=request or None, atol=atol, rtol=rtol, verify=verify_build,
-                              timeout=timeout, allow_requantize=allow_requantize,
-                              precision_flags=choice.flags)
+    with StepProgress() as bars:
+        new, report = run_rewrite(model, target=target.value, precision=choice.precision, sm=sm,
+                                  passes=_split(passes), check=not no_check, allow_unchecked=dry_run,
+                                  shapes=request or None, atol=atol, rtol=rtol, verify=verify_build,
+                                  timeout=timeout, allow_requantize=allow_requantize,
+                                  precision_flags=choice.flags,
+                                  progress=bars.callback("rewrite --verify") if verify_build else None)
     report.warnings[:0] = ignored
     _print_warnings(report.warnings)
     written = None

@@ -16,9 +16,10 @@ from fusionlab.trt.build import available_builders, build
 
 
 def build_count(model: onnx.ModelProto | str | os.PathLike, builder: str, shapes=None,
-                timeout: float = 600.0, profile=None, precision_flags=None) -> BuildCount:
+                timeout: float = 600.0, profile=None, precision_flags=None, progress=None) -> BuildCount:
     """Build ``model`` live and count its engine layers (all, and those with ONNX nodes).
-    ``shapes``, ``profile`` and ``precision_flags`` are :func:`fusionlab.trt.build.build`'s.
+    ``shapes``, ``profile``, ``precision_flags`` and ``progress`` (the builder's
+    ``progress(phase, step, steps)``) are :func:`fusionlab.trt.build.build`'s.
     A failed build is recorded in ``error`` (a missing builder raises)."""
     with tempfile.TemporaryDirectory(prefix="fusionlab-build-") as tmp:
         if isinstance(model, onnx.ModelProto):
@@ -28,7 +29,7 @@ def build_count(model: onnx.ModelProto | str | os.PathLike, builder: str, shapes
             path = Path(model)
         try:
             result = build(path, builder=builder, timeout=timeout, shapes=shapes, profile=profile,
-                           precision_flags=precision_flags)
+                           precision_flags=precision_flags, progress=progress)
         except BuildError as exc:
             return BuildCount(builder, error=exc.message)
     layers = parse_log_text(result.log).layers

@@ -37,7 +37,7 @@ from __future__ import annotations
 import inspect
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,8 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
             seeds: Sequence[int] | None = None, max_rounds: int = MAX_ROUNDS,
             verify: bool = False, timeout: float = 600.0,
             allow_requantize: bool = False,
-            precision_flags: Sequence[str] | None = None) -> tuple[onnx.ModelProto, RewriteReport]:
+            precision_flags: Sequence[str] | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> tuple[onnx.ModelProto, RewriteReport]:
     """Rewrite ``model`` so that TensorRT fuses what it missed; prove the outputs unchanged.
 
     Args:
@@ -111,6 +112,8 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
             ``atol`` / ``rtol``, which must be given (``InputError`` otherwise, naming the
             quantization step) unless ``check`` is off. ``report.requantized`` lists what
             was quantized, ``report.tolerance`` the tolerance and why.
+        progress: ``progress(description, step, steps)`` (:mod:`fusionlab.progress`),
+            called with each ``verify`` build's phases (``build 1/2, input: ...``).
 
     Returns:
         ``(rewritten ModelProto, RewriteReport)``; the input model itself when nothing
@@ -206,8 +209,9 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
     if builder is not None:
         fixed = {k: v for k, v in with_symbols(declared, profile.fixed()).items() if k not in profile.ranges()}
         report.builds = {"before": build_count(path or original, builder, fixed, timeout, profile.ranges(),
-                                               precision_flags),
-                         "after": build_count(final, builder, fixed, timeout, profile.ranges(), precision_flags)}
+                                               precision_flags, _phases(progress, "build 1/2, input")),
+                         "after": build_count(final, builder, fixed, timeout, profile.ranges(), precision_flags,
+                                              _phases(progress, "build 2/2, rewritten"))}
         b, a = report.builds["before"], report.builds["after"]
         if a.error and not b.error:
             warnings.append(f"the rewritten model does not build with {builder} ({a.error}) while the input does")
@@ -215,6 +219,14 @@ def rewrite(model: str | os.PathLike | onnx.ModelProto, *, target: str = "tensor
             warnings.append(f"the rewritten model builds into more engine layers ({b.layers} -> {a.layers})")
     report.seconds = time.monotonic() - start
     return final, report
+
+
+def _phases(progress: Callable[[str, int, int], None] | None, what: str):
+    """The builder's ``progress(phase, step, steps)`` forwarded as ``what: phase``."""
+    if progress is None:
+        return None
+    progress(what, 0, 0)
+    return lambda phase, step, steps: progress(f"{what}: {phase}", step, steps)
 
 
 def _requantize_tolerance(requantized: list[Requantization], ref: Reference) -> dict:

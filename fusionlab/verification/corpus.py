@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -120,8 +121,13 @@ def corpus_files(corpus: str | os.PathLike) -> list[Path]:
     return files
 
 
-def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
+def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None,
+              **kwargs) -> dict:
     """Verify every ``*.onnx`` under ``corpus`` (a process pool of ``jobs`` workers).
+
+    ``progress(description, done, total)`` (:mod:`fusionlab.progress`), when given, is
+    called in this process before the first model and after each one, with the model's
+    file name and how many of the ``total`` models are done.
 
     Returns ``{"models": {path: score or {"error", "exit_code"}}, "rules": [RuleTally...],
     "unpredicted": {op-type signature: count}}``: per rule, how often it was predicted,
@@ -138,12 +144,25 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, **kwargs) -> dict:
     paths = corpus_models(corpus)
     refused = {p: refusal(p, corpus) for p in paths}
     work = [(p, kwargs) for p in paths if refused[p] is None]
+    built = []
+
+    def step(result) -> None:
+        built.append(result)
+        if progress is not None:
+            following = "" if len(built) == len(work) else f", next {work[len(built)][0].name}"
+            progress(f"{Path(result[0]).name} done{following}", len(built), len(work))
+
+    if progress is not None and work:
+        progress(work[0][0].name, 0, len(work))
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            built = iter(list(pool.map(_verify_one, work)))
+            for result in pool.map(_verify_one, work):
+                step(result)
     else:
-        built = iter([_verify_one(w) for w in work])
-    results = [(str(p), None, (refused[p].message, refused[p].exit_code)) if refused[p] else next(built)
+        for w in work:
+            step(_verify_one(w))
+    done = iter(built)
+    results = [(str(p), None, (refused[p].message, refused[p].exit_code)) if refused[p] else next(done)
                for p in paths]
     tallies: dict[str, RuleTally] = {}
     unpredicted: dict[str, int] = {}
