@@ -198,8 +198,7 @@ def _check_utf8(model_name: str, model: onnx.ModelProto) -> None:
     """
     for where, value in _text_fields(model):
         if isinstance(value, bytes):
-            shown = value[:60].decode("utf-8", errors="backslashreplace")
-            raise InputError(f"{model_name}: {where} is not valid UTF-8 ({shown!r}); "
+            raise InputError(f"{model_name}: {where} is not valid UTF-8 ({value[:60]!r}); "
                              "ONNX names must be UTF-8")
 
 

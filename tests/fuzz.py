@@ -232,7 +232,7 @@ def m_attribute(rng, model):
     what = rng.randrange(8)
     where = f"node {node.name!r} ({node.op_type}) attribute {attr.name!r}"
     if what == 0:
-        new = rng.choice([t for t in onnx.AttributeProto.AttributeType.values() if t != attr.type] + [99])
+        new = rng.choice([t for t in onnx.AttributeProto.AttributeType.values() if t != attr.type])
         attr.type = new
         return f"{where} type tag -> {new} (value kept)"
     if what == 1:
