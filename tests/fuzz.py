@@ -34,6 +34,7 @@ Standard library + onnx + numpy only; imported by tests/test_fuzz.py.
 from __future__ import annotations
 
 import functools
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -435,3 +436,39 @@ def make_case(seed: int, index: int) -> Case:
         case.mutations.append(f"{mutation.__name__[2:]}: {what}")
     case.data = data
     return case
+
+
+# --- layer-info files for verify ------------------------------------------------------------
+
+
+def layer_info(seed: int, index: int, base: str) -> bytes:
+    """A ``trtexec --exportLayerInfo`` JSON for case ``index``: the base model's nodes in
+    engine layers the way TensorRT names them (``a + b``), with ``Metadata`` naming the
+    ONNX nodes, then, one file in three, a mutation of its own (a hostile layer name,
+    metadata naming a node that does not exist, a record of the wrong shape, a NaN
+    field). Deterministic in ``(seed, index)``.
+    """
+    rng = random.Random(f"fusionlab-fuzz-layers:{seed}:{index}")
+    model = onnx.ModelProto()
+    model.ParseFromString(seed_models()[base])
+    names = [n.name for n in model.graph.node if n.op_type != "Constant"]
+    layers, i = [], 0
+    while i < len(names):
+        k = rng.choice([1, 1, 2, 3])
+        group = names[i:i + k]
+        i += k
+        layers.append({"Name": " + ".join(group), "LayerType": rng.choice(["CaskConvolution", "PointWise", "Reformat"]),
+                       "Metadata": "".join(f"[ONNX Layer: {n}]" for n in group),
+                       "Inputs": [], "Outputs": []})
+    if rng.random() < 1 / 3 and layers:
+        what = rng.randrange(4)
+        layer = layers[rng.randrange(len(layers))]
+        if what == 0:
+            layer["Name"] = rng.choice(HOSTILE_NAMES)
+        elif what == 1:
+            layer["Metadata"] = f"[ONNX Layer: {rng.choice(HOSTILE_NAMES)}]"
+        elif what == 2:
+            layer["Inputs"] = rng.choice([None, 5, "x", [{"Name": None}], [[]]])
+        else:
+            layer["LayerType"] = rng.choice([None, 3.5, float("nan"), []])
+    return json.dumps({"Layers": layers}, ensure_ascii=False).encode("utf-8", "surrogatepass")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzz import make_case  # tests/ is on sys.path (pytest rootdir conftest)
+from fuzz import layer_info, make_case  # tests/ is on sys.path (pytest rootdir conftest)
 
 DEFAULT_SEED = 20261203
 DEFAULT_CASES = 240
@@ -58,6 +58,8 @@ COMMANDS = (
     ["rewrite", "MODEL", "--dry-run"],
     ["rewrite", "MODEL", "--dry-run", "--format", "json"],
     ["rewrite", "MODEL", "-o", "OUT.onnx", "--report", "REPORT.txt"],
+    ["verify", "MODEL", "--layer-info", "LAYERS", "--format", "full"],
+    ["verify", "MODEL", "--layer-info", "LAYERS", "--format", "json"],
 )
 
 
@@ -72,6 +74,8 @@ def _command(index: int, folder: Path, model: Path) -> tuple[list[str], set[Path
     for a in template:
         if a == "MODEL":
             a = str(model)
+        elif a == "LAYERS":
+            a = str(folder / "layers.json")
         elif a.startswith(("OUT.", "REPORT.")):
             path = folder / a.lower()
             outputs.add(path)
@@ -93,6 +97,8 @@ def _prepare(tmp_path: Path, index: int):
     model.write_bytes(case.data)
     (folder / "keep.txt").write_text("a file no command names\n")
     args, outputs = _command(index, folder, model)
+    if "--layer-info" in args:
+        (folder / "layers.json").write_bytes(layer_info(SEED, index, case.base))
     return case, folder, args, outputs
 
 

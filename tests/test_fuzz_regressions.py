@@ -147,3 +147,35 @@ def test_unknown_op_and_unknown_domain_are_not_schema_checked(cli, save_model):
     code, out, err = cli("analyze", save_model(model), "--format", "json")
     assert code == 0, err
     assert "com.example" in out
+
+
+def _quantize_without_inputs(opset):
+    """``QuantizeLinear`` with no inputs (a fuzzed Constant) in a model of ``opset``
+    (``None``: no default-domain opset import at all)."""
+    model = _node_model("QuantizeLinear", [])
+    del model.opset_import[:]
+    if opset is not None:
+        model.opset_import.append(helper.make_opsetid("", opset))
+    return model
+
+
+@pytest.mark.parametrize("opset, fragment", [
+    (None, "imports no opset of the default ONNX domain"),
+    (0, "imports opset 0 of the default ONNX domain"),
+    (-1, "imports opset -1 of the default ONNX domain"),
+    # QuantizeLinear is younger than opset 9: held to its newest schema
+    (9, "(QuantizeLinear) has 0 inputs, ONNX QuantizeLinear takes 2 to 3"),
+    (999, "(QuantizeLinear) has 0 inputs"),
+])
+def test_schema_check_has_an_opset_to_check_against(cli, save_model, opset, fragment):
+    code, out, err = cli("analyze", save_model(_quantize_without_inputs(opset)), "--format", "concise")
+    assert_one_line_error(code, err, fragment)
+
+
+def test_model_of_other_domains_only_needs_no_onnx_opset(cli, save_model):
+    model = _node_model("MyOp", ["a"])
+    model.graph.node[0].domain = "com.example"
+    del model.opset_import[:]
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    code, _, err = cli("analyze", save_model(model), "--format", "json")
+    assert code == 0, err
