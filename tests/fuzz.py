@@ -26,6 +26,8 @@ protobuf's own fields (``NodeProto.op_type``/``input``/``output``/``domain``/``a
   dims changed so they no longer match the data;
 - opsets and domains: the default opset set to 0, 1, 999 or negative; an unknown or
   hostile domain on a node, with or without its opset import; ``ir_version`` changed;
+- any field: one set field of a random message (model, graph, node, attribute,
+  initializer, value info, type, shape, dimension, opset import) cleared;
 - bytes: the serialized model truncated, random bytes flipped.
 
 Standard library + onnx + numpy only; imported by tests/test_fuzz.py.
@@ -365,8 +367,31 @@ def m_opset(rng, model):
     return "opset_import cleared"
 
 
+def _messages(model: onnx.ModelProto) -> list:
+    """Every message of the model a field mutation may touch (not the tensors' data)."""
+    g = model.graph
+    found = [model, g, *model.opset_import, *g.node, *g.initializer]
+    for n in g.node:
+        found.extend(n.attribute)
+    for v in list(g.input) + list(g.output) + list(g.value_info):
+        found.extend([v, v.type, v.type.tensor_type, v.type.tensor_type.shape, *v.type.tensor_type.shape.dim])
+    return found
+
+
+def m_clear_field(rng, model):
+    """Clear one set field of a random message (generic: any field of any message)."""
+    messages = [m for m in _messages(model) if m.ListFields()]
+    if not messages:
+        return "no field set"
+    message = rng.choice(messages)
+    descriptor, _ = rng.choice(message.ListFields())
+    label = getattr(message, "name", "") if descriptor.name != "name" else ""
+    message.ClearField(descriptor.name)
+    return f"{type(message).__name__} {label!r} field {descriptor.name} cleared"
+
+
 PROTO_MUTATIONS = (m_op_type, m_node_input, m_node_output, m_delete_node, m_duplicate_node,
-                   m_attribute, m_rename_node, m_rename_tensor, m_dtype, m_dims, m_opset)
+                   m_attribute, m_rename_node, m_rename_tensor, m_dtype, m_dims, m_opset, m_clear_field)
 
 
 # --- byte mutations -----------------------------------------------------------------------
