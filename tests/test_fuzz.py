@@ -46,6 +46,12 @@ RAW_CONTROL = re.compile(
     "\ud800-\udfff]"
 )
 
+#: The model's file name: mostly plain, sometimes hostile (file names reach reports and
+#: error lines too).
+MODEL_FILES = ("model.onnx",) * 6 + ("m\x1b[31mred.onnx", "m\nfusionlab: error: forged.onnx",
+                                    "[bold]m[link=x]y[i].onnx", "\u202eevil.onnx", "m\x85\x9b.onnx",
+                                    "m\rcr.onnx")
+
 #: Commands a case runs, as argument lists; MODEL, OUT and REPORT are replaced by paths.
 COMMANDS = (
     ["analyze", "MODEL", "--format", "full"],
@@ -93,7 +99,7 @@ def _prepare(tmp_path: Path, index: int):
     case = make_case(SEED, index)
     folder = tmp_path / f"case{index}"
     folder.mkdir()
-    model = folder / "model.onnx"
+    model = folder / random.Random(f"fusionlab-fuzz-file:{SEED}:{index}").choice(MODEL_FILES)
     model.write_bytes(case.data)
     (folder / "keep.txt").write_text("a file no command names\n")
     args, outputs = _command(index, folder, model)
