@@ -205,6 +205,30 @@ def _check_utf8(model_name: str, model: onnx.ModelProto) -> None:
                              "ONNX names must be UTF-8")
 
 
+_DATA_TYPES = frozenset(onnx.TensorProto.DataType.values())
+
+
+def _check_dtypes(model_name: str, model: onnx.ModelProto) -> None:
+    """Refuse an initializer whose ``data_type`` is UNDEFINED or no ONNX data type, and a
+    graph input, output or value info whose ``elem_type`` is no ONNX data type (0, unset,
+    is allowed there; onnx-graphsurgeon and ONNX Runtime fail on the others with a
+    KeyError).
+
+    Raises:
+        InputError: naming the tensor and the number found.
+    """
+    g = model.graph
+    for t in g.initializer:
+        if t.data_type not in _DATA_TYPES or t.data_type == onnx.TensorProto.UNDEFINED:
+            raise InputError(f"{model_name}: initializer {t.name!r} has data_type {t.data_type}, "
+                             "which is no ONNX tensor data type")
+    for kind, values in (("graph input", g.input), ("graph output", g.output), ("value info", g.value_info)):
+        for v in values:
+            if v.type.HasField("tensor_type") and v.type.tensor_type.elem_type not in _DATA_TYPES:
+                raise InputError(f"{model_name}: {kind} {v.name!r} has elem_type "
+                                 f"{v.type.tensor_type.elem_type}, which is no ONNX tensor data type")
+
+
 @dataclass(eq=False)
 class Node:
     """One ONNX node.
@@ -271,6 +295,7 @@ class Graph:
     # ------------------------------------------------------------------ building
     def _index_nodes(self) -> None:
         _check_utf8(self.name, self.model)
+        _check_dtypes(self.name, self.model)
         if (self.opset is None or self.opset < 1) and any(n.domain in KNOWN_DOMAINS for n in self.model.graph.node):
             found = "imports no opset" if self.opset is None else f"imports opset {self.opset}"
             raise InputError(f"{self.name}: the model {found} of the default ONNX domain (opset_import), "

@@ -179,3 +179,54 @@ def test_model_of_other_domains_only_needs_no_onnx_opset(cli, save_model):
     model.opset_import.append(helper.make_opsetid("com.example", 1))
     code, _, err = cli("analyze", save_model(model), "--format", "json")
     assert code == 0, err
+
+
+def _with_bias(data_type=None, elem_type=None):
+    """``y = a + bias`` (bias an initializer) with the bias's ``data_type`` or the graph
+    input's ``elem_type`` overwritten."""
+    g = GraphBuilder()
+    y = g.node("Add", [g.input("a", [1, 4]), g.const([1.0, 2.0, 3.0, 4.0], name="bias")], name="n1")
+    model = g.model([y])
+    if data_type is not None:
+        next(t for t in model.graph.initializer if t.name == "bias").data_type = data_type
+    if elem_type is not None:
+        model.graph.input[0].type.tensor_type.elem_type = elem_type
+    return model
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"data_type": 40}, "initializer 'bias' has data_type 40, which is no ONNX tensor data type"),
+    ({"data_type": 0}, "initializer 'bias' has data_type 0"),
+    ({"elem_type": 99}, "graph input 'a' has elem_type 99, which is no ONNX tensor data type"),
+    ({"elem_type": -1}, "graph input 'a' has elem_type -1"),
+])
+@pytest.mark.parametrize("command", [("analyze", "--format", "json"), ("rewrite", "--dry-run", "--format", "json")])
+def test_undefined_data_type_is_one_line(cli, save_model, kwargs, fragment, command):
+    """Before: KeyError in onnx-graphsurgeon (rewrite), exit 70."""
+    code, out, err = cli(command[0], save_model(_with_bias(**kwargs)), *command[1:])
+    assert_one_line_error(code, err, fragment)
+    assert out == ""
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["verify", "MODEL", "--layer-info", "MODEL", "--min-f1", "nan"], "Invalid value for '--min-f1'"),
+    (["analyze", "MODEL", "--bogus-option"], "No such option: --bogus-option"),
+    (["analyze", "MODEL", "--format", "xml"], "'xml' is not one of"),
+    (["rewrite", "MODEL", "--sm", "abc"], "Invalid value for '--sm'"),
+    (["analyze"], "Missing argument"),
+    (["nope"], "No such command 'nope'"),
+])
+def test_usage_error_is_one_line(cli, save_model, args, fragment):
+    """Click's usage errors were a multi-line panel; now one line, exit 2, that points at
+    the command's --help."""
+    path = save_model(relu_model())
+    code, out, err = cli(*[str(path) if a == "MODEL" else a for a in args])
+    assert_one_line_error(code, err, fragment, "--help`)")
+    assert out == ""
+
+
+def test_help_and_bare_command_still_print_help(cli):
+    code, out, _ = cli("--help")
+    assert code == 0 and "analyze" in out
+    code, out, _ = cli("analyze", "--help")
+    assert code == 0 and "--output-format" in out
