@@ -636,12 +636,24 @@ for _info in app.registered_commands:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
     try:
         for arg in sys.argv[1:] if argv is None else argv:
             if "\x00" in str(arg):  # only the in-process API can pass one (exec cannot)
                 raise InputError(f"argument {str(arg)[:60]!r}: contains a NUL byte")
-        app(args=argv, prog_name="fusionlab")  # click handles usage errors: exit 2
-        return 0
+        # standalone_mode=False: a usage error (an unknown option, a value out of range)
+        # comes back here and becomes one line, instead of click's multi-line panel
+        result = app(args=argv, prog_name="fusionlab", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except NoArgsIsHelpError as exc:  # `fusionlab` or `fusionlab analyze` alone: the help
+        exc.show()
+        return exc.exit_code
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "fusionlab"
+        print(f"fusionlab: error: {printable(exc.format_message())} (see `{printable(command)} --help`)",
+              file=sys.stderr)
+        return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except FusionlabError as exc:

@@ -98,19 +98,22 @@ def _check_attributes(model: str, node: str, proto: onnx.NodeProto) -> None:
 
 def _schema(opset: int | None, cache: dict, proto: onnx.NodeProto):
     """``(min_input, max_input, min_output, max_output, {attribute: AttributeProto type})``
-    of the ONNX schema of a default-domain node at ``opset``, or ``None`` when ONNX has
-    no such schema (an unknown op, an opset ONNX does not define, another domain: the
-    report notes those)."""
+    of the ONNX schema of a default-domain node at ``opset`` (the op's newest schema when
+    it is younger than ``opset``), or ``None`` when ONNX has no such op or the node is of
+    another domain (the report notes those)."""
     if proto.domain not in KNOWN_DOMAINS or opset is None or opset < 1:
         return None
     key = proto.op_type
     if key not in cache:
-        try:
-            schema = onnx.defs.get_schema(key, opset, "")
+        cache[key] = None
+        for version in (opset, 10_000):
+            try:
+                schema = onnx.defs.get_schema(key, version, "")
+            except Exception:  # noqa: BLE001 - onnx.defs.SchemaError (a C++-bound type)
+                continue
             cache[key] = (schema.min_input, schema.max_input, schema.min_output, schema.max_output,
                           {name: int(a.type) for name, a in schema.attributes.items()})
-        except Exception:  # noqa: BLE001 - onnx.defs.SchemaError (a C++-bound type)
-            cache[key] = None
+            break
     return cache[key]
 
 
@@ -198,9 +201,32 @@ def _check_utf8(model_name: str, model: onnx.ModelProto) -> None:
     """
     for where, value in _text_fields(model):
         if isinstance(value, bytes):
-            shown = value[:60].decode("utf-8", errors="backslashreplace")
-            raise InputError(f"{model_name}: {where} is not valid UTF-8 ({shown!r}); "
+            raise InputError(f"{model_name}: {where} is not valid UTF-8 ({value[:60]!r}); "
                              "ONNX names must be UTF-8")
+
+
+_DATA_TYPES = frozenset(onnx.TensorProto.DataType.values())
+
+
+def _check_dtypes(model_name: str, model: onnx.ModelProto) -> None:
+    """Refuse an initializer whose ``data_type`` is UNDEFINED or no ONNX data type, and a
+    graph input, output or value info whose ``elem_type`` is no ONNX data type (0, unset,
+    is allowed there; onnx-graphsurgeon and ONNX Runtime fail on the others with a
+    KeyError).
+
+    Raises:
+        InputError: naming the tensor and the number found.
+    """
+    g = model.graph
+    for t in g.initializer:
+        if t.data_type not in _DATA_TYPES or t.data_type == onnx.TensorProto.UNDEFINED:
+            raise InputError(f"{model_name}: initializer {t.name!r} has data_type {t.data_type}, "
+                             "which is no ONNX tensor data type")
+    for kind, values in (("graph input", g.input), ("graph output", g.output), ("value info", g.value_info)):
+        for v in values:
+            if v.type.HasField("tensor_type") and v.type.tensor_type.elem_type not in _DATA_TYPES:
+                raise InputError(f"{model_name}: {kind} {v.name!r} has elem_type "
+                                 f"{v.type.tensor_type.elem_type}, which is no ONNX tensor data type")
 
 
 @dataclass(eq=False)
@@ -269,6 +295,11 @@ class Graph:
     # ------------------------------------------------------------------ building
     def _index_nodes(self) -> None:
         _check_utf8(self.name, self.model)
+        _check_dtypes(self.name, self.model)
+        if (self.opset is None or self.opset < 1) and any(n.domain in KNOWN_DOMAINS for n in self.model.graph.node):
+            found = "imports no opset" if self.opset is None else f"imports opset {self.opset}"
+            raise InputError(f"{self.name}: the model {found} of the default ONNX domain (opset_import), "
+                             "which its nodes need (an ONNX opset is 1 or more)")
         raw = list(zip(node_names(self.model.graph.node), self.model.graph.node))
         schemas: dict = {}
         produced: dict[str, str] = {}

@@ -26,6 +26,8 @@ protobuf's own fields (``NodeProto.op_type``/``input``/``output``/``domain``/``a
   dims changed so they no longer match the data;
 - opsets and domains: the default opset set to 0, 1, 999 or negative; an unknown or
   hostile domain on a node, with or without its opset import; ``ir_version`` changed;
+- any field: one set field of a random message (model, graph, node, attribute,
+  initializer, value info, type, shape, dimension, opset import) cleared;
 - bytes: the serialized model truncated, random bytes flipped.
 
 Standard library + onnx + numpy only; imported by tests/test_fuzz.py.
@@ -34,6 +36,7 @@ Standard library + onnx + numpy only; imported by tests/test_fuzz.py.
 from __future__ import annotations
 
 import functools
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,7 +235,7 @@ def m_attribute(rng, model):
     what = rng.randrange(8)
     where = f"node {node.name!r} ({node.op_type}) attribute {attr.name!r}"
     if what == 0:
-        new = rng.choice([t for t in onnx.AttributeProto.AttributeType.values() if t != attr.type] + [99])
+        new = rng.choice([t for t in onnx.AttributeProto.AttributeType.values() if t != attr.type])
         attr.type = new
         return f"{where} type tag -> {new} (value kept)"
     if what == 1:
@@ -364,8 +367,31 @@ def m_opset(rng, model):
     return "opset_import cleared"
 
 
+def _messages(model: onnx.ModelProto) -> list:
+    """Every message of the model a field mutation may touch (not the tensors' data)."""
+    g = model.graph
+    found = [model, g, *model.opset_import, *g.node, *g.initializer]
+    for n in g.node:
+        found.extend(n.attribute)
+    for v in list(g.input) + list(g.output) + list(g.value_info):
+        found.extend([v, v.type, v.type.tensor_type, v.type.tensor_type.shape, *v.type.tensor_type.shape.dim])
+    return found
+
+
+def m_clear_field(rng, model):
+    """Clear one set field of a random message (generic: any field of any message)."""
+    messages = [m for m in _messages(model) if m.ListFields()]
+    if not messages:
+        return "no field set"
+    message = rng.choice(messages)
+    descriptor, _ = rng.choice(message.ListFields())
+    label = getattr(message, "name", "") if descriptor.name != "name" else ""
+    message.ClearField(descriptor.name)
+    return f"{type(message).__name__} {label!r} field {descriptor.name} cleared"
+
+
 PROTO_MUTATIONS = (m_op_type, m_node_input, m_node_output, m_delete_node, m_duplicate_node,
-                   m_attribute, m_rename_node, m_rename_tensor, m_dtype, m_dims, m_opset)
+                   m_attribute, m_rename_node, m_rename_tensor, m_dtype, m_dims, m_opset, m_clear_field)
 
 
 # --- byte mutations -----------------------------------------------------------------------
@@ -435,3 +461,39 @@ def make_case(seed: int, index: int) -> Case:
         case.mutations.append(f"{mutation.__name__[2:]}: {what}")
     case.data = data
     return case
+
+
+# --- layer-info files for verify ------------------------------------------------------------
+
+
+def layer_info(seed: int, index: int, base: str) -> bytes:
+    """A ``trtexec --exportLayerInfo`` JSON for case ``index``: the base model's nodes in
+    engine layers the way TensorRT names them (``a + b``), with ``Metadata`` naming the
+    ONNX nodes, then, one file in three, a mutation of its own (a hostile layer name,
+    metadata naming a node that does not exist, a record of the wrong shape, a NaN
+    field). Deterministic in ``(seed, index)``.
+    """
+    rng = random.Random(f"fusionlab-fuzz-layers:{seed}:{index}")
+    model = onnx.ModelProto()
+    model.ParseFromString(seed_models()[base])
+    names = [n.name for n in model.graph.node if n.op_type != "Constant"]
+    layers, i = [], 0
+    while i < len(names):
+        k = rng.choice([1, 1, 2, 3])
+        group = names[i:i + k]
+        i += k
+        layers.append({"Name": " + ".join(group), "LayerType": rng.choice(["CaskConvolution", "PointWise", "Reformat"]),
+                       "Metadata": "".join(f"[ONNX Layer: {n}]" for n in group),
+                       "Inputs": [], "Outputs": []})
+    if rng.random() < 1 / 3 and layers:
+        what = rng.randrange(4)
+        layer = layers[rng.randrange(len(layers))]
+        if what == 0:
+            layer["Name"] = rng.choice(HOSTILE_NAMES)
+        elif what == 1:
+            layer["Metadata"] = f"[ONNX Layer: {rng.choice(HOSTILE_NAMES)}]"
+        elif what == 2:
+            layer["Inputs"] = rng.choice([None, 5, "x", [{"Name": None}], [[]]])
+        else:
+            layer["LayerType"] = rng.choice([None, 3.5, float("nan"), []])
+    return json.dumps({"Layers": layers}, ensure_ascii=False).encode("utf-8", "surrogatepass")
