@@ -73,8 +73,9 @@ for _name, _fam, _fn, _opset, _hw in TV:
          opset=_opset)
 _add("tv_vit_b_16", "vit", "torchvision",
      {"model": "vit_b_16", "shape": [1, 3, 64, 64], "kwargs": {"image_size": 64}}, opset=17)
+# MaxViT's 7x7 partitions need every stage's size divisible by 7: 224 (56, 28, 14, 7)
 _add("tv_maxvit_t", "maxvit", "torchvision",
-     {"model": "maxvit_t", "shape": [1, 3, 64, 64], "kwargs": {"input_size": [64, 64]}}, opset=17)
+     {"model": "maxvit_t", "shape": [1, 3, 224, 224]}, opset=17)
 # segmentation and detection backbones
 _add("tv_fcn_resnet50", "fcn", "torchvision",
      {"model": "fcn_resnet50", "module": "segmentation", "shape": [1, 3, 64, 64],
@@ -203,8 +204,8 @@ _hf("hf_whisper_encoder", "whisper", "whisper", "WhisperModel",
 _hf("hf_vit", "vit", "vit", "ViTForImageClassification", VIS, opset=17, inputs="image")
 _hf("hf_vit_dynamo", "vit", "vit", "ViTForImageClassification", VIS, opset=18,
     exporter="dynamo", inputs="image")
-_hf("hf_vit_fp16", "vit", "vit", "ViTForImageClassification", VIS, opset=18,
-    exporter="dynamo", precision="fp16", inputs="image")
+_hf("hf_vit_fp16", "vit", "vit", "ViTForImageClassification", VIS, opset=17,
+    precision="fp16", inputs="image")
 _hf("hf_deit", "deit", "deit", "DeiTForImageClassification", VIS, opset=16, inputs="image")
 _hf("hf_beit", "beit", "beit", "BeitForImageClassification",
     {**VIS, "use_relative_position_bias": True}, opset=17, inputs="image")
