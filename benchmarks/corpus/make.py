@@ -176,6 +176,7 @@ def run_one(spec: dict, python: Path, out: Path, timeout: float | None) -> dict:
         "how": spec["how"], "base": spec["base"], "sha256": sha256(tmp),
         "size": tmp.stat().st_size, "nodes": result.get("nodes"),
         "inputs": result.get("inputs"), "seconds": round(seconds, 1),
+        **({"preprocess": result["preprocess"]} if result.get("preprocess") else {}),
     }
     shutil.move(str(tmp), str(final))
     (out / "models" / f"{name}.json").write_text(json.dumps(entry, indent=1) + "\n")
