@@ -6,7 +6,8 @@ Usage (make.py calls it)::
 
 ``SPEC_JSON`` is a ``modelopt`` entry of ``specs.py`` plus ``base_path`` (the fp32 model).
 Writes ``args.calib`` random calibration inputs to an ``.npz`` (one array per graph input,
-stacked on the batch axis: normal floats, token ids below 1000, ones for masks), then runs
+stacked on the batch axis: normal floats, token ids below 1000, ones for masks, zeros
+for token_type_ids), then runs
 ModelOpt's own command line as a user would::
 
     python -m modelopt.onnx.quantization --onnx_path BASE --quantize_mode int8
@@ -38,10 +39,13 @@ ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
 
 
 def random_input(name: str, shape: list[int], dtype, rng: np.random.Generator) -> np.ndarray:
-    """A random array for one graph input (ids below 1000, ones for masks, else normal)."""
+    """A random array for one graph input (ids below 1000, ones for masks, zeros
+    for token_type_ids, else normal)."""
     if np.issubdtype(dtype, np.integer):
         if "mask" in name:
             return np.ones(shape, dtype)
+        if "token_type" in name:
+            return np.zeros(shape, dtype)
         return rng.integers(0, 1000, shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
 

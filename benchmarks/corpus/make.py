@@ -41,6 +41,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -115,6 +116,13 @@ def ensure_venv(out: Path, name: str) -> Path:
     return python
 
 
+def error_line(stderr: str) -> str:
+    """The exception line of a traceback on ``stderr`` (else its last line), cut to 300."""
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()] or ["(no stderr)"]
+    errors = [ln for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", ln)]
+    return (errors[-1] if errors else lines[-1])[:300]
+
+
 def sha256(path: Path) -> str:
     """sha256 of a file, hex."""
     h = hashlib.sha256()
@@ -154,9 +162,8 @@ def run_one(spec: dict, python: Path, out: Path, timeout: float | None) -> dict:
     seconds = time.monotonic() - start
     log.write_text(stdout + "\n" + stderr)
     if proc.returncode != 0 or not tmp.exists():
-        lines = [ln for ln in stderr.strip().splitlines() if ln.strip()] or ["(no stderr)"]
         return {"name": name, "status": "failed", "seconds": seconds,
-                "reason": f"exit {proc.returncode}: {lines[-1].strip()[:300]}"}
+                "reason": f"exit {proc.returncode}: {error_line(stderr)}"}
     result = json.loads(stdout.strip().splitlines()[-1])
     final = out / "models" / f"{name}.onnx"
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +176,7 @@ def run_one(spec: dict, python: Path, out: Path, timeout: float | None) -> dict:
         "how": spec["how"], "base": spec["base"], "sha256": sha256(tmp),
         "size": tmp.stat().st_size, "nodes": result.get("nodes"),
         "inputs": result.get("inputs"), "seconds": round(seconds, 1),
+        **({"preprocess": result["preprocess"]} if result.get("preprocess") else {}),
     }
     shutil.move(str(tmp), str(final))
     (out / "models" / f"{name}.json").write_text(json.dumps(entry, indent=1) + "\n")

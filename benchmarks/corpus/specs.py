@@ -40,13 +40,14 @@ def _add(name, family, source, args, exporter="legacy", opset=17, precision="fp3
 
 # --- torchvision: every classification family, legacy exporter, opsets 13-20 spread ---
 TV = [
-    # name, family, ctor, opset, input HxW
+    # name, family, ctor, opset, input HxW (224 where the legacy exporter needs the
+    # adaptive pool's input to be a multiple of its 7x7 / 6x6 output)
     ("tv_resnet18", "resnet", "resnet18", 13, 64),
     ("tv_resnet50", "resnet", "resnet50", 17, 64),
     ("tv_resnext50_32x4d", "resnext", "resnext50_32x4d", 14, 64),
     ("tv_wide_resnet50_2", "wide_resnet", "wide_resnet50_2", 15, 64),
-    ("tv_vgg11_bn", "vgg", "vgg11_bn", 16, 64),
-    ("tv_vgg16", "vgg", "vgg16", 13, 64),
+    ("tv_vgg11_bn", "vgg", "vgg11_bn", 16, 224),
+    ("tv_vgg16", "vgg", "vgg16", 13, 224),
     ("tv_densenet121", "densenet", "densenet121", 17, 64),
     ("tv_mobilenet_v2", "mobilenet_v2", "mobilenet_v2", 18, 64),
     ("tv_mobilenet_v3_small", "mobilenet_v3", "mobilenet_v3_small", 13, 64),
@@ -64,7 +65,7 @@ TV = [
     ("tv_convnext_tiny", "convnext", "convnext_tiny", 18, 64),
     ("tv_swin_t", "swin", "swin_t", 17, 96),
     ("tv_swin_v2_t", "swin", "swin_v2_t", 18, 96),
-    ("tv_alexnet", "alexnet", "alexnet", 14, 64),
+    ("tv_alexnet", "alexnet", "alexnet", 14, 224),
 ]
 for _name, _fam, _fn, _opset, _hw in TV:
     _kw = {"aux_logits": True, "init_weights": True} if _fn in ("googlenet", "inception_v3") else {}
@@ -72,8 +73,9 @@ for _name, _fam, _fn, _opset, _hw in TV:
          opset=_opset)
 _add("tv_vit_b_16", "vit", "torchvision",
      {"model": "vit_b_16", "shape": [1, 3, 64, 64], "kwargs": {"image_size": 64}}, opset=17)
+# MaxViT's 7x7 partitions need every stage's size divisible by 7: 224 (56, 28, 14, 7)
 _add("tv_maxvit_t", "maxvit", "torchvision",
-     {"model": "maxvit_t", "shape": [1, 3, 64, 64], "kwargs": {"input_size": [64, 64]}}, opset=17)
+     {"model": "maxvit_t", "shape": [1, 3, 224, 224]}, opset=17)
 # segmentation and detection backbones
 _add("tv_fcn_resnet50", "fcn", "torchvision",
      {"model": "fcn_resnet50", "module": "segmentation", "shape": [1, 3, 64, 64],
@@ -139,13 +141,16 @@ _hf("hf_bert", "bert", "bert", "BertModel", ENC, opset=14, token_type_ids=True)
 _hf("hf_bert_eager", "bert", "bert", "BertModel", ENC, opset=17, attn="eager")
 _hf("hf_bert_dynamo", "bert", "bert", "BertModel", ENC, opset=18, exporter="dynamo")
 _hf("hf_bert_opset23_dynamo", "bert", "bert", "BertModel", ENC, opset=23, exporter="dynamo")
-_hf("hf_bert_fp16", "bert", "bert", "BertModel", ENC, opset=17, precision="fp16")
+# fp16 with LayerNormalization: the legacy exporter writes an fp32 LN input beside the
+# fp16 scale (onnx.checker rejects it), so these use the dynamo exporter
+_hf("hf_bert_fp16", "bert", "bert", "BertModel", ENC, opset=18, exporter="dynamo",
+    precision="fp16")
 _hf("hf_roberta", "roberta", "roberta", "RobertaModel",
     {**ENC, "max_position_embeddings": 130}, opset=15)
 _hf("hf_distilbert", "distilbert", "distilbert", "DistilBertModel",
     {"dim": 128, "n_layers": 2, "n_heads": 2, "hidden_dim": 256, "vocab_size": 1000,
      "max_position_embeddings": 128}, opset=17)
-_hf("hf_albert", "albert", "albert", "AlbertModel", {**ENC, "embedding_size": 64}, opset=13)
+_hf("hf_albert", "albert", "albert", "AlbertModel", {**ENC, "embedding_size": 64}, opset=14)
 _hf("hf_electra", "electra", "electra", "ElectraModel", {**ENC, "embedding_size": 64}, opset=16)
 _hf("hf_deberta_v2", "deberta_v2", "deberta-v2", "DebertaV2Model", ENC, opset=17)
 _hf("hf_mpnet", "mpnet", "mpnet", "MPNetModel", {**ENC, "max_position_embeddings": 130},
@@ -177,7 +182,7 @@ _hf("hf_qwen2_opset23_dynamo", "qwen2", "qwen2", "Qwen2ForCausalLM", DEC, opset=
     exporter="dynamo")
 _hf("hf_gpt2_fp16", "gpt2", "gpt2", "GPT2LMHeadModel",
     {"n_embd": 128, "n_layer": 2, "n_head": 2, "vocab_size": 1000, "n_positions": 128},
-    opset=17, precision="fp16")
+    opset=18, exporter="dynamo", precision="fp16")
 _hf("hf_llama_fp16", "llama", "llama", "LlamaForCausalLM", DEC, opset=17, precision="fp16")
 # encoder-decoders
 T5 = {"d_model": 128, "d_ff": 256, "d_kv": 64, "num_layers": 2, "num_heads": 2,
@@ -191,7 +196,9 @@ _hf("hf_bart", "bart", "bart", "BartModel", BART, opset=17, decoder=True)
 _hf("hf_whisper_encoder", "whisper", "whisper", "WhisperModel",
     {"d_model": 128, "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 2,
      "decoder_attention_heads": 2, "encoder_ffn_dim": 256, "decoder_ffn_dim": 256,
-     "num_mel_bins": 80, "max_source_positions": 100, "vocab_size": 1000},
+     "num_mel_bins": 80, "max_source_positions": 100, "vocab_size": 1000,
+     "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 1,
+     "suppress_tokens": [], "begin_suppress_tokens": []},
     opset=17, submodule="encoder", inputs="mel", shape=[1, 80, 200])
 # vision
 _hf("hf_vit", "vit", "vit", "ViTForImageClassification", VIS, opset=17, inputs="image")
