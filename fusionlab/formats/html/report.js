@@ -1,0 +1,305 @@
+/* fusionlab HTML report: draws each view of the page's JSON (#fusionlab-data) with
+ * cytoscape.js + dagre. Part of fusionlab (Apache-2.0); see fusionlab/formats/html/__init__.py.
+ *
+ * A view: data.graphs[view.graph] = {nodes: [[name, op]], edges: [[u, v]], io: [...]},
+ * view.groups = [{name, kind, rules, tags, nodes: [index], findings: [index], missed}],
+ * view.owner[i] = the group drawing node i (-1: none, drawn alone), view.marked = [[u, v, why]].
+ * Groups start collapsed (one node each); expanding one adds its ONNX nodes as children
+ * of the compound node and re-routes the edges touching it. Every text is set with
+ * textContent (never innerHTML).
+ */
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("fusionlab-data").textContent);
+  var FULL_LAYOUT_LIMIT = 1500;   // visible elements up to which every toggle re-runs dagre
+  var DAGRE_CHILD_LIMIT = 1500;   // children of one layer laid out by dagre, else a grid
+  var api = { views: {}, ready: false, errors: [], data: DATA };
+  window.fusionlab = api;
+
+  function short(text, n) {
+    text = String(text);
+    return text.length > n ? text.slice(0, n - 1) + "\u2026" : text;
+  }
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function row(table, key, value) {
+    var tr = el("tr");
+    tr.appendChild(el("td", key));
+    var td = el("td");
+    if (value instanceof Node) td.appendChild(value); else td.textContent = value;
+    tr.appendChild(td);
+    table.appendChild(tr);
+  }
+
+  function findingsOf(view) {
+    return DATA[view.findings_key || "findings"] || [];
+  }
+
+  function findingBlock(f) {
+    var div = el("div", null, "finding " + f.status);
+    div.appendChild(el("b", f.codes.join(",") + " [" + f.rules.join(",") + "] " + f.severity + " " + f.status));
+    for (var i = 0; i < f.reasons.length; i++) {
+      div.appendChild(el("div", (f.checks[i] ? "check " + f.checks[i] + " failed: " : "") + f.reasons[i], "reason"));
+    }
+    div.appendChild(el("div", "nodes: " + f.nodes.join(", "), "nodes"));
+    return div;
+  }
+
+  function makeView(view) {
+    var container = document.getElementById("cy-" + view.id);
+    var g = DATA.graphs[view.graph];
+    var n = g.nodes.length;
+    var expanded = {};
+    var adjacency = new Array(n);
+    var i;
+    for (i = 0; i < n; i++) adjacency[i] = [];
+    var markedKey = {};
+    view.marked.forEach(function (m) { markedKey[m[0] + ">" + m[1]] = m[2]; });
+    g.edges.forEach(function (e, k) { adjacency[e[0]].push(k); adjacency[e[1]].push(k); });
+    var nodeFindings = {};
+    findingsOf(view).forEach(function (f, fi) {
+      f.nodes.forEach(function (name) { (nodeFindings[name] = nodeFindings[name] || []).push(fi); });
+    });
+
+    function vis(node) {
+      var o = view.owner[node];
+      return (o < 0 || expanded[o]) ? "n" + node : "g" + o;
+    }
+
+    function edgeElements(edgeIndices) {
+      var out = {};
+      edgeIndices.forEach(function (k) {
+        var e = g.edges[k], a = vis(e[0]), b = vis(e[1]);
+        var why = markedKey[e[0] + ">" + e[1]];
+        if (a === b) return;
+        var id = "e:" + a + ">" + b;
+        if (!out[id]) out[id] = { group: "edges", data: { id: id, source: a, target: b }, classes: "" };
+        if (why) out[id].classes = "disagree";
+      });
+      return Object.keys(out).map(function (id) { return out[id]; });
+    }
+
+    function groupElement(gi) {
+      var grp = view.groups[gi];
+      var cls = ["layer"];
+      if (grp.missed) cls.push("missed");
+      else if (grp.findings.length) cls.push("lintl");
+      if (grp.disagree) cls.push("disagree");
+      var label = grp.nodes.length > 1 ? grp.kind + " \u00d7" + grp.nodes.length : g.nodes[grp.nodes[0]][1];
+      return { group: "nodes", data: { id: "g" + gi, label: short(label, 28) + "\n" + short(grp.name, 36), gi: gi },
+               classes: cls.join(" ") };
+    }
+
+    function nodeElement(node, parent) {
+      var cls = ["onnx"];
+      if (view.owner[node] < 0) cls.push("absorbed");
+      if (nodeFindings[g.nodes[node][0]]) cls.push("has-finding");
+      var d = { id: "n" + node, label: g.nodes[node][1] + "\n" + short(g.nodes[node][0], 30), ni: node };
+      if (parent !== undefined) d.parent = parent;
+      return { group: "nodes", data: d, classes: cls.join(" ") };
+    }
+
+    // a group holding an edge on which prediction and build disagree is marked too
+    view.marked.forEach(function (m) {
+      [m[0], m[1]].forEach(function (node) {
+        var o = view.owner[node];
+        if (o >= 0) view.groups[o].disagree = true;
+      });
+    });
+
+    var elements = [];
+    for (i = 0; i < view.groups.length; i++) elements.push(groupElement(i));
+    for (i = 0; i < n; i++) if (view.owner[i] < 0) elements.push(nodeElement(i));
+    var all = [];
+    for (i = 0; i < g.edges.length; i++) all.push(i);
+    elements = elements.concat(edgeElements(all));
+    var big = elements.length > FULL_LAYOUT_LIMIT;
+
+    var cy = cytoscape({
+      container: container,
+      elements: elements,
+      textureOnViewport: big,
+      hideEdgesOnViewport: big,
+      minZoom: 0.02,
+      maxZoom: 4,
+      style: [
+        { selector: "node", style: { "label": "data(label)", "text-wrap": "wrap", "font-size": 9,
+          "text-valign": "center", "text-halign": "center", "shape": "round-rectangle",
+          "width": 150, "height": 34, "background-color": "#e8f0fa", "border-width": 2,
+          "border-color": "#3b6ea5", "min-zoomed-font-size": 6 } },
+        { selector: "node.onnx", style: { "background-color": "#ffffff", "border-width": 1, "width": 130,
+          "height": 30, "border-color": "#555" } },
+        { selector: "node.absorbed", style: { "background-color": "#eeeeee", "border-style": "dashed",
+          "border-color": "#aaaaaa", "color": "#777777", "width": 110, "height": 24 } },
+        { selector: "node.has-finding", style: { "border-color": "#d62728", "border-width": 2 } },
+        { selector: ":parent", style: { "text-valign": "top", "text-halign": "center", "padding": 12,
+          "background-opacity": 0.35 } },
+        { selector: "node.lintl", style: { "background-color": "#fff4dc", "border-color": "#ff9f1c", "border-width": 3 } },
+        { selector: "node.missed", style: { "background-color": "#fde8e8", "border-color": "#d62728", "border-width": 4 } },
+        { selector: "node.disagree", style: { "outline-width": 3, "outline-color": "#9b30d9" } },
+        { selector: "node:selected", style: { "overlay-color": "#3b6ea5", "overlay-opacity": 0.25 } },
+        { selector: "edge", style: { "width": 1.5, "line-color": "#999", "target-arrow-color": "#999",
+          "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8 } },
+        { selector: "edge.disagree", style: { "width": 3, "line-color": "#9b30d9", "target-arrow-color": "#9b30d9",
+          "line-style": "dashed" } }
+      ],
+      layout: { name: "preset" }
+    });
+
+    function layoutAll() {
+      cy.layout({ name: "dagre", rankDir: "TB", nodeSep: 20, rankSep: 30, animate: false, fit: true }).run();
+    }
+
+    function layoutChildren(gi) {
+      var parent = cy.getElementById("g" + gi);
+      var kids = parent.children();
+      var p = parent.position();
+      var opts = kids.length <= DAGRE_CHILD_LIMIT ?
+        { name: "dagre", rankDir: "TB", nodeSep: 15, rankSep: 25, animate: false, fit: false } :
+        { name: "grid", animate: false, fit: false, avoidOverlap: true, condense: true };
+      opts.boundingBox = { x1: p.x, y1: p.y, w: Math.max(200, Math.sqrt(kids.length) * 160), h: Math.max(60, Math.sqrt(kids.length) * 50) };
+      kids.union(kids.edgesWith(kids)).layout(opts).run();
+    }
+
+    function toggle(gi) {
+      var grp = view.groups[gi];
+      var parent = cy.getElementById("g" + gi);
+      cy.batch(function () {
+        parent.union(parent.children()).connectedEdges().remove();
+        if (expanded[gi]) {
+          parent.children().remove();
+          delete expanded[gi];
+        } else {
+          expanded[gi] = true;
+          cy.add(grp.nodes.filter(function (node) { return view.owner[node] === gi; })
+                          .map(function (node) { return nodeElement(node, "g" + gi); }));
+        }
+        var touching = {};
+        grp.nodes.forEach(function (node) { adjacency[node].forEach(function (k) { touching[k] = true; }); });
+        var add = edgeElements(Object.keys(touching).map(Number))
+          .filter(function (e) { return cy.getElementById(e.data.id).empty(); });
+        cy.add(add);
+      });
+      if (cy.elements().length <= FULL_LAYOUT_LIMIT) layoutAll();
+      else if (expanded[gi]) layoutChildren(gi);
+    }
+
+    function collapseAll() {
+      Object.keys(expanded).forEach(function (gi) { toggle(Number(gi)); });
+    }
+
+    function showGroup(gi) {
+      var grp = view.groups[gi];
+      var body = document.getElementById("panel-body");
+      body.textContent = "";
+      body.appendChild(el("h3", view.group_label + " " + gi + (expanded[gi] ? " (expanded)" : " (collapsed: click to expand)")));
+      var t = el("table");
+      row(t, "name", grp.name);
+      row(t, "kind", grp.kind);
+      row(t, "rules", grp.rules.join(", ") || "(none: a lone node)");
+      if (grp.tags.length) row(t, "tags", grp.tags.join(", "));
+      if (grp.ms !== undefined && grp.ms !== null) row(t, "time", grp.ms.toFixed(5) + " ms");
+      row(t, "ONNX nodes", String(grp.nodes.length));
+      var list = el("div");
+      grp.nodes.slice(0, 200).forEach(function (node) {
+        list.appendChild(el("div", g.nodes[node][1] + "  " + g.nodes[node][0]));
+      });
+      if (grp.nodes.length > 200) list.appendChild(el("div", "... and " + (grp.nodes.length - 200) + " more"));
+      row(t, "nodes", list);
+      body.appendChild(t);
+      var fs = findingsOf(view);
+      if (grp.findings.length) {
+        body.appendChild(el("h3", "findings"));
+        grp.findings.forEach(function (fi) { body.appendChild(findingBlock(fs[fi])); });
+      }
+    }
+
+    function tensorList(items) {
+      var div = el("div");
+      items.forEach(function (it) {
+        div.appendChild(el("div", (it[0] === "" ? "(omitted)" : it[0]) + (it[1] ? "  " + it[1] : "")));
+      });
+      return div;
+    }
+
+    function showNode(node) {
+      var io = g.io[node];
+      var body = document.getElementById("panel-body");
+      body.textContent = "";
+      body.appendChild(el("h3", "ONNX node"));
+      var t = el("table");
+      row(t, "name", g.nodes[node][0]);
+      row(t, "op", g.nodes[node][1]);
+      row(t, "inputs", tensorList(io[0]));
+      row(t, "outputs", tensorList(io[1]));
+      var attrs = Object.keys(io[2]);
+      if (attrs.length) {
+        var a = el("div");
+        attrs.forEach(function (k) { a.appendChild(el("div", k + " = " + io[2][k])); });
+        row(t, "attributes", a);
+      }
+      var o = view.owner[node];
+      row(t, view.group_label, o < 0 ? "none (folded or erased)" : view.groups[o].name);
+      if (o >= 0) row(t, "layer kind", view.groups[o].kind);
+      body.appendChild(t);
+      var fis = nodeFindings[g.nodes[node][0]] || [];
+      var fs = findingsOf(view);
+      if (fis.length) {
+        body.appendChild(el("h3", "findings"));
+        fis.forEach(function (fi) { body.appendChild(findingBlock(fs[fi])); });
+      }
+    }
+
+    cy.on("tap", "node", function (evt) {
+      var d = evt.target.data();
+      if (d.gi !== undefined) {
+        toggle(d.gi);
+        showGroup(d.gi);
+      } else {
+        showNode(d.ni);
+      }
+    });
+
+    layoutAll();
+    api.views[view.id] = { cy: cy, toggle: toggle, collapseAll: collapseAll, expanded: expanded,
+                           showGroup: showGroup, showNode: showNode };
+  }
+
+  function chart() {
+    var canvas = document.getElementById("layer-time-chart");
+    if (!canvas || !DATA.chart) return;
+    var rows = DATA.chart.layers.slice(0, 40);
+    api.chart = new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: rows.map(function (r) { return short(r[0], 50); }),
+        datasets: [{ label: "average ms per inference", data: rows.map(function (r) { return r[1]; }),
+                     backgroundColor: rows.map(function (r) { return r[2] ? "#d62728" : "#3b6ea5"; }) }]
+      },
+      options: { indexAxis: "y", animation: false, responsive: true, maintainAspectRatio: false,
+                 plugins: { legend: { display: false },
+                            title: { display: true, text: "slowest engine layers (red: holds a missed fusion)" } } }
+    });
+  }
+
+  try {
+    DATA.views.forEach(makeView);
+    chart();
+    document.getElementById("collapse-all").addEventListener("click", function () {
+      Object.keys(api.views).forEach(function (k) { api.views[k].collapseAll(); api.views[k].cy.fit(); });
+    });
+    document.getElementById("fit").addEventListener("click", function () {
+      Object.keys(api.views).forEach(function (k) { api.views[k].cy.fit(); });
+    });
+    api.ready = true;
+  } catch (err) {
+    api.errors.push(String(err));
+    throw err;
+  }
+})();
