@@ -5,14 +5,16 @@
  * view.groups = [{name, kind, rules, tags, nodes: [index], findings: [index], missed}],
  * view.owner[i] = the group drawing node i (-1: none, drawn alone), view.marked = [[u, v, why]].
  * Groups start collapsed (one node each); expanding one adds its ONNX nodes as children
- * of the compound node and re-routes the edges touching it. Every text is set with
+ * of the compound node, PAGE at a time (the rest stand behind one "more" node that adds
+ * the next PAGE when clicked), and re-routes the edges touching it. Every text is set with
  * textContent (never innerHTML).
  */
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("fusionlab-data").textContent);
-  var FULL_LAYOUT_LIMIT = 1500;   // visible elements up to which every toggle re-runs dagre
-  var DAGRE_CHILD_LIMIT = 1500;   // children of one layer laid out by dagre, else a grid
+  var FULL_LAYOUT_LIMIT = 800;    // visible elements up to which every toggle re-runs dagre
+  var DAGRE_CHILD_LIMIT = 400;    // children of one layer laid out by dagre, else placed in rows
+  var PAGE = 200;                 // ONNX nodes a click on a layer (or on its "more" node) adds
   var api = { views: {}, ready: false, errors: [], data: DATA };
   window.fusionlab = api;
 
@@ -55,12 +57,17 @@
     var container = document.getElementById("cy-" + view.id);
     var g = DATA.graphs[view.graph];
     var n = g.nodes.length;
-    var expanded = {};
+    var expanded = {};              // group index -> how many of its nodes are drawn
+    var owned = view.groups.map(function () { return []; });
+    var rank = new Array(n);
     var adjacency = new Array(n);
     var i;
     for (i = 0; i < n; i++) adjacency[i] = [];
     var markedKey = {};
     view.marked.forEach(function (m) { markedKey[m[0] + ">" + m[1]] = m[2]; });
+    for (i = 0; i < n; i++) {
+      if (view.owner[i] >= 0) { rank[i] = owned[view.owner[i]].length; owned[view.owner[i]].push(i); }
+    }
     g.edges.forEach(function (e, k) { adjacency[e[0]].push(k); adjacency[e[1]].push(k); });
     var nodeFindings = {};
     findingsOf(view).forEach(function (f, fi) {
@@ -69,7 +76,9 @@
 
     function vis(node) {
       var o = view.owner[node];
-      return (o < 0 || expanded[o]) ? "n" + node : "g" + o;
+      if (o < 0) return "n" + node;
+      if (!expanded[o]) return "g" + o;
+      return rank[node] < expanded[o] ? "n" + node : "m" + o;
     }
 
     function edgeElements(edgeIndices) {
@@ -143,6 +152,7 @@
         { selector: "node.lintl", style: { "background-color": "#fff4dc", "border-color": "#ff9f1c", "border-width": 3 } },
         { selector: "node.missed", style: { "background-color": "#fde8e8", "border-color": "#d62728", "border-width": 4 } },
         { selector: "node.disagree", style: { "outline-width": 3, "outline-color": "#9b30d9" } },
+        { selector: "node.more", style: { "background-color": "#f7f7f7", "border-style": "dotted", "width": 170 } },
         { selector: "node:selected", style: { "overlay-color": "#3b6ea5", "overlay-opacity": 0.25 } },
         { selector: "edge", style: { "width": 1.5, "line-color": "#999", "target-arrow-color": "#999",
           "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8 } },
@@ -160,25 +170,44 @@
       var parent = cy.getElementById("g" + gi);
       var kids = parent.children();
       var p = parent.position();
-      var opts = kids.length <= DAGRE_CHILD_LIMIT ?
-        { name: "dagre", rankDir: "TB", nodeSep: 15, rankSep: 25, animate: false, fit: false } :
-        { name: "grid", animate: false, fit: false, avoidOverlap: true, condense: true };
-      opts.boundingBox = { x1: p.x, y1: p.y, w: Math.max(200, Math.sqrt(kids.length) * 160), h: Math.max(60, Math.sqrt(kids.length) * 50) };
-      kids.union(kids.edgesWith(kids)).layout(opts).run();
+      if (kids.length <= DAGRE_CHILD_LIMIT) {
+        kids.union(kids.edgesWith(kids)).layout({ name: "dagre", rankDir: "TB", nodeSep: 15, rankSep: 25,
+          animate: false, fit: false, boundingBox: { x1: p.x, y1: p.y, w: 400, h: 400 } }).run();
+        return;
+      }
+      // many nodes: rows of 40 in topological order, no layout run (positions set directly)
+      cy.batch(function () {
+        kids.forEach(function (k, j) { k.position({ x: p.x + (j % 40) * 150, y: p.y + Math.floor(j / 40) * 45 }); });
+      });
     }
 
-    function toggle(gi) {
+    function moreElement(gi) {
+      var left = owned[gi].length - expanded[gi];
+      return { group: "nodes", data: { id: "m" + gi, parent: "g" + gi, more: gi,
+               label: "+ " + left + " more ONNX nodes\n(click to draw " + Math.min(PAGE, left) + ")" },
+               classes: "more" };
+    }
+
+    // collapse group gi, expand it (its first PAGE nodes), or with more=true draw PAGE more
+    function toggle(gi, more) {
       var grp = view.groups[gi];
       var parent = cy.getElementById("g" + gi);
       cy.batch(function () {
         parent.union(parent.children()).connectedEdges().remove();
-        if (expanded[gi]) {
+        cy.getElementById("m" + gi).remove();
+        var from = 0;
+        if (more && expanded[gi]) {
+          from = expanded[gi];
+          expanded[gi] = Math.min(owned[gi].length, from + PAGE);
+        } else if (expanded[gi]) {
           parent.children().remove();
           delete expanded[gi];
         } else {
-          expanded[gi] = true;
-          cy.add(grp.nodes.filter(function (node) { return view.owner[node] === gi; })
-                          .map(function (node) { return nodeElement(node, "g" + gi); }));
+          expanded[gi] = Math.min(owned[gi].length, PAGE);
+        }
+        if (expanded[gi]) {
+          cy.add(owned[gi].slice(from, expanded[gi]).map(function (node) { return nodeElement(node, "g" + gi); }));
+          if (expanded[gi] < owned[gi].length) cy.add(moreElement(gi));
         }
         var touching = {};
         grp.nodes.forEach(function (node) { adjacency[node].forEach(function (k) { touching[k] = true; }); });
@@ -198,7 +227,9 @@
       var grp = view.groups[gi];
       var body = document.getElementById("panel-body");
       body.textContent = "";
-      body.appendChild(el("h3", view.group_label + " " + gi + (expanded[gi] ? " (expanded)" : " (collapsed: click to expand)")));
+      body.appendChild(el("h3", view.group_label + " " + gi + (expanded[gi] ?
+        " (expanded: " + expanded[gi] + " of " + owned[gi].length + " nodes drawn; click to collapse)" :
+        " (collapsed: click to expand)")));
       var t = el("table");
       row(t, "name", grp.name);
       row(t, "kind", grp.kind);
@@ -258,7 +289,10 @@
 
     cy.on("tap", "node", function (evt) {
       var d = evt.target.data();
-      if (d.gi !== undefined) {
+      if (d.more !== undefined) {
+        toggle(d.more, true);
+        showGroup(d.more);
+      } else if (d.gi !== undefined) {
         toggle(d.gi);
         showGroup(d.gi);
       } else {
