@@ -295,25 +295,33 @@ def test_verify_with_a_profile_draws_both_layerings_the_disagreements_and_the_ti
 
 @pytest.mark.needs_rtx
 def test_resnet18_qdq_floatbias_live_verify_report_in_chromium(cli, browser, tmp_path):
-    """A live TensorRT-RTX build (CPU): the page shows the predicted and the built layers."""
-    from fusionlab.formats.html import render_verification_html
-    from fusionlab.verification import verify
-
+    """``verify --output-format html`` with a live TensorRT-RTX build (on the CPU): the
+    page shows the predicted and the built layers. The expected built layers come from
+    the same build's log (``--save-log``), read back offline by ``verify --log``."""
     model = MODELS / "resnet18_qdq_floatbias.onnx"
-    v = verify(model, target="tensorrt-rtx", timeout=300)
-    out = tmp_path / "verify_live.html"
-    out.write_text(render_verification_html(v, model), encoding="utf-8")
+    out, log = tmp_path / "verify_live.html", tmp_path / "build.log"
+    code, _, err = cli("verify", model, "--target", "tensorrt-rtx", "--timeout", "300",
+                       "--save-log", log, "--output-format", "html", "-o", out)
+    assert code == 0, err
+    code, js, err = cli("verify", model, "--target", "tensorrt-rtx", "--log", log, "--format", "json")
+    assert code == 0, err
+    data = json.loads(js)
     open_page(browser, out)
-    report = v.report
-    missed = [f for f in report.findings if f.status == "missed"]
-    assert count(browser, "predicted", "node.layer") == len(report.layers)
-    assert count(browser, "built", "node.layer") == len([o for o in v.observed if set(o.nodes) & set(report_nodes(model))])
+    missed = [f for f in data["findings"] if f["status"] == "missed"]
+    assert count(browser, "predicted", "node.layer") == len(data["layers"])
+    assert css(browser, "#layers-predicted tr[data-layer]") == len(data["layers"])
+    known = report_nodes(model)
+    built = [o for o in data["observed_layers"] if set(o["nodes"]) & known]
+    assert count(browser, "built", "node.layer") == len(built) > 20
     assert css(browser, "#findings li.finding.missed") == len(missed)
+    report = fusionlab.analyze(model, target="tensorrt-rtx")
     assert count(browser, "predicted", "node.layer.missed") == layers_with_missed(report)
-    assert css(browser, "#edge-errors tr[data-edge]") == len(v.comparison.edge_errors)
+    assert css(browser, "#findings li.finding[data-code]") == len(data["findings"]) == len(report.findings)
+    assert css(browser, "#edge-errors tr[data-edge]") == len(data["edge_errors"])
     assert "live TensorRT-RTX" in browser.find_element("id", "score").text
     browser.save_screenshot(str(tmp_path / "verify_live.png"))
-    assert (tmp_path / "verify_live.png").stat().st_size > 10_000
+    browser.save_screenshot("/tmp/html_resnet18_qdq_floatbias_verify.png")
+    assert (tmp_path / "verify_live.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def report_nodes(model) -> set[str]:
