@@ -348,3 +348,17 @@ def test_rewrite_report_shows_before_and_after(cli, browser, tmp_path):
     assert css(browser, "#findings li.finding.missed") == len([f for f in after.findings if f.status == "missed"])
     assert count(browser, "before", "node.layer.missed") == layers_with_missed(fusionlab.analyze(MODELS / MODEL_RW))
     assert count(browser, "after", "node.layer.missed") == layers_with_missed(after)
+
+
+def test_ci_installs_chromium_with_readmes_test_command():
+    """.ci/run runs README's second top command exactly, and that command installs the
+    browser these tests open."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```\n", 2)[1].splitlines()
+    command = block[1]
+    assert command.startswith("apt-get update -qq && apt-get install -y -qq chromium chromium-driver && ")
+    assert command.endswith(".venv/bin/python -m pytest -q")
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert lines[-1] == command
+    assert any("sudo apt-get" in ln for ln in lines)  # not root: through sudo
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
