@@ -346,8 +346,15 @@ def test_rewrite_report_shows_before_and_after(cli, browser, tmp_path):
     assert css(browser, "#refusals tr[data-refusal]") == len(data["refused"])
     after = fusionlab.analyze(out)
     assert css(browser, "#findings li.finding.missed") == len([f for f in after.findings if f.status == "missed"])
-    assert count(browser, "before", "node.layer.missed") == layers_with_missed(fusionlab.analyze(MODELS / MODEL_RW))
+    before = fusionlab.analyze(MODELS / MODEL_RW)
+    assert count(browser, "before", "node.layer.missed") == layers_with_missed(before)
     assert count(browser, "after", "node.layer.missed") == layers_with_missed(after)
+    # the side panel of a layer names its tags (what the fusions made of it)
+    gi, layer = next((i, lay) for i, lay in enumerate(before.layers) if "int8" in lay.tags)
+    browser.execute_script(f"window.fusionlab.views.before.showGroup({gi});")
+    panel = browser.find_element("id", "panel-body").text
+    assert "tags\n" in panel or "tags " in panel
+    assert ", ".join(layer.tags) in panel and layer.kind in panel
 
 
 def test_ci_installs_chromium_with_readmes_test_command():
@@ -362,3 +369,19 @@ def test_ci_installs_chromium_with_readmes_test_command():
     assert lines[-1] == command
     assert any("sudo apt-get" in ln for ln in lines)  # not root: through sudo
     assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+def test_every_file_of_the_html_package_is_package_data():
+    """pyproject's package-data globs take every file the renderer reads (so a wheel has
+    them: ``pip install . --target DIR`` lists them under fusionlab/formats/html/)."""
+    import ast
+    import fnmatch
+
+    line = next(ln for ln in (ROOT / "pyproject.toml").read_text().splitlines()
+                if ln.startswith('"fusionlab.formats.html" = '))
+    globs = ast.literal_eval(line.split(" = ", 1)[1])  # a TOML list of strings is a Python list
+    pkg = ROOT / "fusionlab" / "formats" / "html"
+    files = [p.relative_to(pkg).as_posix() for p in pkg.rglob("*")
+             if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
+    assert {"report.html.j2", "report.js", "report.css", "vendor/README.md"} <= set(files)
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
