@@ -385,3 +385,27 @@ def test_every_file_of_the_html_package_is_package_data():
              if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
     assert {"report.html.j2", "report.js", "report.css", "vendor/README.md"} <= set(files)
     assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
+
+
+def test_thousands_of_layers_are_laid_out_in_ranks(browser, tmp_path):
+    """3000 Softmax nodes in a chain are 3000 layers: more boxes than dagre is given
+    (DAGRE_TOP_LIMIT), so they are placed by longest-path rank, each below its producer."""
+    from onnx import TensorProto, helper
+
+    n = 3000
+    nodes = [helper.make_node("Softmax", [f"t{i}" if i else "x"], [f"t{i + 1}" if i + 1 < n else "y"],
+                              name=f"softmax_{i}") for i in range(n)]
+    graph = helper.make_graph(nodes, "softmax_chain",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    report = fusionlab.analyze(model)
+    assert len(report.layers) == n
+    out = tmp_path / "softmax_chain.html"
+    out.write_text(render_html(report, model))
+    open_page(browser, out)
+    assert count(browser, "predicted", "node.layer") == n
+    ys = browser.execute_script("var cy = window.fusionlab.views.predicted.cy;"
+                                "return [0, 1, 1500, 2999].map(function (i) { return cy.getElementById('g' + i).position('y'); });")
+    assert ys == sorted(ys) and len(set(ys)) == 4
+    assert css(browser, "#layers-predicted tr[data-layer]") == n

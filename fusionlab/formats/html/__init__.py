@@ -5,7 +5,8 @@ The page (template ``report.html.j2``, rendered with jinja2, autoescape on) hold
 
 * the graph, drawn in the browser by cytoscape.js with the dagre layout: every engine layer
   is one box (a compound node, collapsed); a click expands it to its ONNX nodes, which are
-  built only then (a 10k-node model draws as its layers), and collapses it again. Nodes
+  built only then, 200 at a time (a 10k-node model draws as its layers), and collapses it
+  again. Up to 1500 boxes are laid out by dagre, more by longest-path rank. Nodes
   in no layer (folded or erased) are small grey nodes. A layer holding a missed fusion has
   the class ``missed`` (red); the side panel shows the selected layer's or node's details
   (op, inputs and outputs with shapes, layer kind, rules, tags, findings with the failed
@@ -197,6 +198,8 @@ def _summary(report) -> str:
 def _load(model, graph):
     if graph is not None:
         return graph
+    if model is None:
+        raise ValueError("give the model (a path or an onnx.ModelProto) or its loaded graph")
     from fusionlab.graph import load_graph
 
     return load_graph(model)
@@ -220,6 +223,7 @@ def render_html(report, model: str | os.PathLike | None = None, *, graph=None,
 
     Raises:
         fusionlab.errors.InputError: ``model`` cannot be loaded.
+        ValueError: neither ``model`` nor ``graph`` is given.
     """
     graph = _load(model, graph)
     gdata = graph_data(graph)

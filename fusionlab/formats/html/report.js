@@ -15,6 +15,7 @@
   var FULL_LAYOUT_LIMIT = 800;    // visible elements up to which every toggle re-runs dagre
   var DAGRE_CHILD_LIMIT = 400;    // children of one layer laid out by dagre, else placed in rows
   var PAGE = 200;                 // ONNX nodes a click on a layer (or on its "more" node) adds
+  var DAGRE_TOP_LIMIT = 1500;     // top-level boxes dagre lays out; beyond, a longest-path layering
   var api = { views: {}, ready: false, errors: [], data: DATA };
   window.fusionlab = api;
 
@@ -163,7 +164,37 @@
     });
 
     function layoutAll() {
+      if (cy.nodes().orphans().length > DAGRE_TOP_LIMIT) { quickLayout(); return; }
       cy.layout({ name: "dagre", rankDir: "TB", nodeSep: 20, rankSep: 30, animate: false, fit: true }).run();
+    }
+
+    // thousands of boxes: rank = longest path from a source (Kahn's order, O(V + E)),
+    // boxes of one rank side by side in graph order; the view starts at the inputs
+    function quickLayout() {
+      var top = cy.nodes().orphans(), pos = {}, indeg = {}, out = {}, rank = {}, queue = [];
+      top.forEach(function (node, j) { pos[node.id()] = j; indeg[node.id()] = 0; out[node.id()] = []; rank[node.id()] = 0; });
+      function home(node) { return node.isChild() ? node.parent().id() : node.id(); }
+      cy.edges().forEach(function (e) {
+        var a = home(e.source()), b = home(e.target());
+        if (a !== b) { out[a].push(b); indeg[b] += 1; }
+      });
+      top.forEach(function (node) { if (!indeg[node.id()]) queue.push(node.id()); });
+      for (var q = 0; q < queue.length; q++) {
+        out[queue[q]].forEach(function (b) {
+          rank[b] = Math.max(rank[b], rank[queue[q]] + 1);
+          if (--indeg[b] === 0) queue.push(b);
+        });
+      }
+      var width = {};
+      cy.batch(function () {
+        top.forEach(function (node) {
+          var r = rank[node.id()], col = width[r] || 0;
+          width[r] = col + 1;
+          if (!node.isParent()) node.position({ x: col * 170, y: r * 60 });
+        });
+      });
+      cy.zoom(0.8);
+      cy.pan({ x: container.clientWidth / 2, y: 40 });
     }
 
     function layoutChildren(gi) {
