@@ -228,7 +228,8 @@ def analyze_matches(model: str | os.PathLike | bytes | onnx.ModelProto | Graph, 
     for layer in result.layers:
         name = layer.namer.layer_name(layer.nodes, layer.kind) if layer.namer else layer.nodes[0]
         names.update({n: name for n in layer.nodes})
-        layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules)))
+        layers.append(PredictedLayer(name, layer.kind, tuple(layer.nodes), tuple(layer.rules),
+                                     tuple(sorted(getattr(layer, "tags", ())))))
     pairs = [
         (Diagnostic(d.code, d.rule, d.status, d.nodes, d.check, d.reason, d.cost,
                     names.get(d.nodes[0]) if d.nodes else None,

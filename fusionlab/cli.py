@@ -42,6 +42,7 @@ class Format(str, Enum):
     full = "full"
     text = "text"
     json = "json"
+    html = "html"
 
 
 class OutputFormat(str, Enum):
@@ -51,6 +52,7 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    html = "html"
     text = "text"
 
 
@@ -189,7 +191,8 @@ def analyze(
     fmt: Optional[OutputFormat] = typer.Option(
         None, "--output-format", "--format",
         help="full (rich report; default on a terminal), concise (one finding a line; default "
-             "when piped), json, sarif (SARIF 2.1.0) or github (workflow annotations)."),
+             "when piped), json, sarif (SARIF 2.1.0), github (workflow annotations) or html "
+             "(the graph with its engine layers; needs -o)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report (of every model) to this file."),
     select: Optional[list[str]] = typer.Option(None, help="Keep diagnostics whose code starts with these prefixes."),
     extend_select: Optional[list[str]] = typer.Option(None, "--extend-select", help="Prefixes added to --select (or to the config's select)."),
@@ -213,6 +216,9 @@ def analyze(
         check_outputs({"-o/--output": output}, [*(f for m in models for f in model_files(m)), baseline])
     if len(found) > 1 and baseline is not None:
         raise InputError(f"--baseline takes one model, not {len(found)}: run analyze once per model and baseline")
+    _html_needs_file(fmt, output, "-o FILE")
+    if fmt is OutputFormat.html and len(found) > 1:
+        raise InputError(f"--output-format html draws one model, not {len(found)}: run analyze once per model")
     if write_baseline and baseline is None:
         raise InputError("--write-baseline needs --baseline FILE (the file to write)")
     accepted = None
@@ -239,6 +245,11 @@ def analyze(
     name = "full" if name == "text" else name
     if name == "full":
         _emit_rich(output, lambda c: render_text(report, c))
+    elif name == "html":
+        from fusionlab.formats.html import render_html
+
+        _html_needs_file(OutputFormat.html, output, "-o FILE")
+        _write(output, render_html(report, models[0], model_uri=str(models[0])))
     else:
         _write(output, render(report, name, str(models[0])))
     if opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"])):
@@ -385,7 +396,7 @@ def verify(
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
     min_f1: Optional[float] = typer.Option(None, "--min-f1", min=0.0, max=1.0, help="Exit 1 when the fused-edge F1 is below this (or not scored)."),
-    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report) or json."),
+    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report), json, or html (predicted and built layers side by side; needs -o)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
 ) -> None:
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
@@ -395,6 +406,7 @@ def verify(
     from fusionlab.verification import verify as run_verify
 
     tgt = (target or (_default_verify_target() if not (layer_info or log) else Target.tensorrt)).value
+    _html_needs_file(fmt, output, "-o FILE")
     choice = _precision_choice(precision, fp16, bf16, int8, best, sm)
     request = _shape_request(shapes, min_shapes, opt_shapes, max_shapes)
     warnings = _ignored("verify", tgt, _given(ctx, locals()), live_build=not (layer_info or log),
@@ -402,6 +414,8 @@ def verify(
     if corpus is not None:
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
+        if fmt is Format.html:
+            raise InputError("--output-format html draws one model: verify --corpus takes full or json")
         from fusionlab.progress import StepProgress
         from fusionlab.verification import check_corpus_outputs
 
@@ -439,7 +453,12 @@ def verify(
                        progress=None if layer_info or log else bars.callback("building"))
     _print_warnings(warnings)
     v.warnings[:0] = warnings
-    _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
+    if fmt is Format.html:
+        from fusionlab.formats.html import render_verification_html
+
+        _write(output, render_verification_html(v, model, model_uri=str(model)))
+    else:
+        _emit(fmt, output, json.dumps(v.to_json(), indent=2) + "\n", lambda c: render_verification(v, c))
     f1 = v.comparison.score.f1
     if min_f1 is not None and (f1 is None or f1 < min_f1):
         raise typer.Exit(1)
@@ -471,7 +490,7 @@ def rewrite(
     verify_build: bool = typer.Option(False, "--verify", help="Build before and after with TensorRT-RTX (or TensorRT) and count engine layers."),
     timeout: float = typer.Option(600.0, callback=_timeout, help="Seconds before a --verify build is killed (0 < t <= 1e6)."),
     fmt: OutputFormat = typer.Option(OutputFormat.full, "--output-format", "--format",
-                                     help="full (rich report), json, or concise / sarif / github: the findings left in the rewritten model."),
+                                     help="full (rich report), json, concise / sarif / github: the findings left in the rewritten model, or html: before and after (needs --report)."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="Write the report to this file instead of stdout."),
 ) -> None:
     """Rewrite MODEL so TensorRT makes the fusions it misses; prove the outputs unchanged."""
@@ -486,6 +505,7 @@ def rewrite(
     if in_place and output is not None and output.resolve() != model.resolve():
         raise InputError("give either --in-place or -o/--output, not both")
     dest = model if in_place else output
+    _html_needs_file(fmt, report_file, "--report FILE")
     if dest is None and not dry_run:
         raise InputError("rewrite needs -o/--output OUT.onnx (or --in-place, or --dry-run)")
     if dest is not None and not dry_run:
@@ -526,6 +546,11 @@ def rewrite(
     data["dry_run"] = dry_run
     if unchanged is not None:
         data["note"] = unchanged
+    if fmt is OutputFormat.html:
+        from fusionlab.formats.html import render_rewrite_html
+
+        _write(report_file, render_rewrite_html(report, model, new, model_uri=str(model)))
+        return
     if fmt in (OutputFormat.concise, OutputFormat.sarif, OutputFormat.github):
         from fusionlab.formats import render
 
@@ -534,6 +559,13 @@ def rewrite(
     _emit(Format.json if fmt is OutputFormat.json else Format.full, report_file, json.dumps(data, indent=2) + "\n",
           lambda c: render_rewrite(report, c, output=None if dry_run or unchanged else str(dest), dry_run=dry_run,
                                    note=unchanged))
+
+
+def _html_needs_file(fmt, output: Optional[Path], option: str) -> None:
+    """The HTML report is a page for a browser, never written to a terminal or a pipe:
+    ``--output-format html`` needs the file option (exit 2 without it)."""
+    if fmt is not None and fmt.value == "html" and output is None:
+        raise InputError(f"--output-format html writes a file: give {option} (e.g. {option.split()[0]} report.html)")
 
 
 def _write(output: Optional[Path], text: str) -> None:
@@ -574,6 +606,8 @@ def list_rules(
 
     from fusionlab.catalogue import catalogue_markdown, find_row, listed_rows, rule_text
 
+    if fmt is Format.html:
+        raise InputError("fusionlab rules prints text or json (--format text|json)")
     rows = listed_rows()  # the built-in catalogue is data: no rule, onnx or numpy imported
     if code is not None:
         row = find_row(rows, code)

@@ -114,12 +114,15 @@ class PredictedLayer:
         kind: the layer's kind: the host ONNX op type or the fused kind.
         nodes: ONNX node names, topological order.
         rules: codes of the rules that fused it (empty for a lone node).
+        tags: what the fusions made of it (``Rule.tags`` of the rules that merged it,
+            e.g. ``"int8"``), sorted; shown by the HTML report, not a JSON key.
     """
 
     name: str
     kind: str
     nodes: tuple[str, ...]
     rules: tuple[str, ...]
+    tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {"name": self.name, "kind": self.kind, "nodes": list(self.nodes), "rules": list(self.rules)}
