@@ -393,10 +393,20 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Predict, verify and fix TensorRT layer fusions in ONNX models."""
 
 
+def _usage_errors() -> tuple:
+    """click's ``(NoArgsIsHelpError, UsageError)``: vendored by typer >= 0.2x as
+    ``typer._click``, the ``click`` package before (whose older releases have no
+    ``NoArgsIsHelpError``: then ``()``, which catches nothing)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return getattr(exceptions, "NoArgsIsHelpError", ()), exceptions.UsageError
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
-
+    NoArgsIsHelpError, UsageError = _usage_errors()
     try:
         # standalone_mode=False: a usage error (an unknown option, a value out of range)
         # comes back here and becomes one line, instead of click's multi-line panel
