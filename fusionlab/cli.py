@@ -668,10 +668,20 @@ for _info in app.registered_commands:
     _info.callback = _checked_paths(_info.callback)
 
 
+def _usage_errors() -> tuple:
+    """click's ``(NoArgsIsHelpError, UsageError)``: vendored by typer >= 0.2x as
+    ``typer._click``, the ``click`` package before (whose older releases have no
+    ``NoArgsIsHelpError``: then ``()``, which catches nothing)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return getattr(exceptions, "NoArgsIsHelpError", ()), exceptions.UsageError
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
-
+    NoArgsIsHelpError, UsageError = _usage_errors()
     try:
         for arg in sys.argv[1:] if argv is None else argv:
             if "\x00" in str(arg):  # only the in-process API can pass one (exec cannot)

@@ -120,7 +120,7 @@ def _schema(opset: int | None, cache: dict, proto: onnx.NodeProto):
 _ATTRIBUTE_TYPES = frozenset(onnx.AttributeProto.AttributeType.values()) - {onnx.AttributeProto.UNDEFINED}
 
 
-def check_attribute_tags(where: str, proto: onnx.NodeProto) -> None:
+def _check_attribute_tags(where: str, proto: onnx.NodeProto) -> None:
     """Refuse an attribute whose type tag is UNDEFINED or no ONNX ``AttributeType``
     (``onnx.helper.get_attribute_value`` cannot decode it).
 
@@ -135,9 +135,9 @@ def check_attribute_tags(where: str, proto: onnx.NodeProto) -> None:
 
 def _check_schema(model: str, node: str, proto: onnx.NodeProto, schema) -> None:
     """Refuse a node with fewer or more inputs or outputs than its ONNX schema allows
-    (trailing ``""`` entries count: ONNX spells an omitted optional input that way), an
-    attribute whose type tag is not an ONNX attribute type, or an attribute of another
-    type than the schema's (``Gather`` ``axis`` given as a string).
+    (trailing ``""`` entries count: ONNX spells an omitted optional input that way), or
+    an attribute of another type than the schema's (``Gather`` ``axis`` as a string).
+    ``schema`` is :func:`_schema`'s answer (``None``: nothing to check).
 
     Raises:
         InputError: naming the model, the node, its op and what is wrong, e.g. ``node
@@ -317,7 +317,7 @@ class Graph:
                         f"{self.name}: node {name!r} ({proto.op_type}) reads tensor "
                         f"{tensor!r}, which no node, graph input or initializer produces"
                     )
-            check_attribute_tags(f"{self.name}: node {name!r} ({proto.op_type})", proto)
+            _check_attribute_tags(f"{self.name}: node {name!r} ({proto.op_type})", proto)
             _check_attributes(self.name, name, proto)
             _check_schema(self.name, name, proto, _schema(self.opset, schemas, proto))
             attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
@@ -618,7 +618,10 @@ def load_graph(model: str | os.PathLike | onnx.ModelProto | bytes, *, infer: boo
             file over :data:`fusionlab.files.MODEL_LIMIT`, a file or bytes that are not an
             ONNX model (protobuf parse failure or no graph), a cycle, a tensor no node
             produces, missing or escaping external data, external data in an in-memory
-            model, or an object that is neither a path nor a model.
+            model, or an object that is neither a path nor a model; a name that is not
+            UTF-8, an undefined tensor data type, default-domain nodes without an ONNX
+            opset, a node outside its ONNX schema (input / output count, attribute
+            types), a malformed Conv attribute.
     """
     path: Path | None = None
     proto = in_memory_model(model)

@@ -156,7 +156,8 @@ def _problems(code: int, out: str, err: str, folder: Path, before, outputs: set[
     if errors and lines[-1] != errors[0]:
         found.append("stderr goes on after the error line")
     stray = [ln for ln in lines
-             if not ln.startswith(("fusionlab: error: ", "fusionlab: internal error: ", "fusionlab: warning: "))]
+             if not ln.startswith(("fusionlab: error: ", "fusionlab: internal error: ", "fusionlab: warning: ",
+                                   "fusionlab: nothing to rewrite: "))]
     if stray:
         found.append(f"{len(stray)} stderr line(s) that are not a fusionlab error or warning line")
     if len(set(lines)) != len(lines):

@@ -125,3 +125,13 @@ def test_ranks_stay_topological_through_every_merge_of_a_real_model(monkeypatch,
     result = engine.run(load_graph(ROOT / "models" / f"{name}.onnx"), target=target)
     assert any(len(layer.nodes) > 1 for layer in result.layers)
     assert _ranks_are_topological(states[0]) == []
+
+
+def test_closes_cycle_answers_what_merge_would_refuse():
+    """``LayerState.closes_cycle``: the check rules that join separately found groups make
+    before they propose a merge (TRT310's cheap groups, TRT410's epilogues)."""
+    state = LayerState(_chain())
+    a, b, c = (state.layer_of[n] for n in ("A", "B", "C"))
+    assert state.closes_cycle([a, c])
+    assert not state.closes_cycle([a, b]) and not state.closes_cycle([b, c])
+    assert not state.closes_cycle([a, b, c])

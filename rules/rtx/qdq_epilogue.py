@@ -97,6 +97,8 @@ class QdqEpilogue(Rule):
                     order.append(other)
             if len(order) == 1:
                 continue
+            if state.closes_cycle(order):
+                continue  # a path between the layers leaves them (a squeeze-excitation branch)
             host = producers[0] if producers else x
             layers = {"conv": host}
             layers.update({f"e{i}": l for i, l in enumerate(l for l in order if l is not host)})
