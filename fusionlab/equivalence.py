@@ -309,12 +309,19 @@ def resolve_shapes(model: onnx.ModelProto, shapes=None) -> dict[str, list[int]]:
     Raises:
         InputError: an override names no input or has the wrong rank, or a symbolic
             dimension other than the first has no value.
+        NotRunnable: a graph input is not a typed tensor (a sequence, map or optional).
     """
     from fusionlab.trt.build import parse_shapes
 
     overrides = parse_shapes(shapes)
     inits = {t.name for t in model.graph.initializer}
     inputs = [v for v in model.graph.input if v.name not in inits]
+    for v in inputs:
+        kind = v.type.WhichOneof("value")
+        if kind != "tensor_type" or v.type.tensor_type.elem_type == TensorProto.UNDEFINED:
+            raise NotRunnable(f"input {v.name} is {(kind or 'untyped').replace('_type', '')}-typed, not a "
+                              "typed tensor; the equivalence check draws random tensors only (pass "
+                              "--no-check to write the rewrite unchecked)")
     names = {v.name for v in inputs}
     for key in overrides:
         if key not in names:

@@ -397,6 +397,7 @@ class Graph:
                 continue
             info = {e.key: e.value for e in tensor.external_data}
             location = info.get("location", "")
+            check_path(root / location, f"{self.name}: external data location of initializer {tensor.name!r}")
             target = (root / location).resolve()
             if os.path.isabs(location) or root not in target.parents:
                 raise InputError(
@@ -674,5 +675,6 @@ def model_files(model: str | os.PathLike) -> list[Path]:
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
         if location and location not in seen:
             seen.add(location)
-            files.append(path.parent / location)
+            files.append(check_path(path.parent / location,
+                                    f"{path}: external data location of initializer {tensor.name!r}"))
     return files

@@ -159,3 +159,22 @@ def test_failed_write_leaves_no_temp_and_the_old_file(tmp_path):
         write_atomic(target, 12345)  # neither str nor bytes: the write fails midway
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("option", ["-o", "--report"])
+def test_planted_symlinks_at_the_old_temp_names_are_not_followed(cli, tmp_path, model, option):
+    """Issue 10: outputs went through ``.NAME.<pid>.tmp``; a symlink planted under that name
+    made the write land in its target. Temp names are random now (``tempfile.mkstemp``,
+    O_EXCL): the planted links and their target stay as they were."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "out.txt"
+    planted = [tmp_path / f".out.txt.{os.getpid()}.tmp", tmp_path / ".out.txt.tmp"]
+    for link in planted:
+        link.symlink_to(victim)
+    args = ["analyze", model, "-o", out] if option == "-o" else ["rewrite", model, "--dry-run", "--report", out]
+    code, _, err = cli(*args)
+    assert code == 0, err
+    assert victim.read_text() == "precious"
+    assert all(link.is_symlink() and os.readlink(link) == str(victim) for link in planted)
+    assert out.read_text().strip()

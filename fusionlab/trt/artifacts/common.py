@@ -99,6 +99,8 @@ def _load_json(path: str, text: str) -> object:
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise ArtifactError(f"{path}: JSON ends early at line {exc.lineno}: the file is truncated") from None
         raise ArtifactError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ArtifactError(f"{path}: JSON nested too deeply to read (over Python's recursion limit)") from None
 
 
 def _json_kind(data: object) -> str | None:

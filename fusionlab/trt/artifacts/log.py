@@ -48,6 +48,8 @@ def parse_log(source: str | os.PathLike[str], *, version: str | None = None) -> 
             data = json.loads(text)
         except json.JSONDecodeError:
             pass  # not JSON after all: read it as a log
+        except RecursionError:
+            raise ArtifactError(f"{source}: is JSON nested too deeply to read, not a TensorRT build log") from None
         else:
             raise ArtifactError(f"{source}: is JSON ({_describe_json(data)}), not a TensorRT build log")
     return parse_log_text(text, source=str(source), version=version)

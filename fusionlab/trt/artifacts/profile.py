@@ -3,6 +3,7 @@ their pairing with the layer information."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -117,6 +118,9 @@ def _number(path: str, index: int, record: dict, key: str, kind: type = float):
     value = record.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ArtifactError(f'{path}: profile record {index} has no number "{key}" (found {value!r})')
+    if not math.isfinite(value) or value < 0 or kind is int and value != int(value):
+        want = "a whole number >= 0" if kind is int else "a finite number >= 0"
+        raise ArtifactError(f'{path}: profile record {index} has "{key}": {value!r}, expected {want}')
     return kind(value)
 
 
