@@ -262,6 +262,27 @@ class LayerState:
                 elif other is not origin:
                     yield other
 
+    def closes_cycle(self, layers: list[Layer]) -> bool:
+        """Whether merging ``layers`` would make the layer graph cyclic: a path leaves them
+        and comes back (the check :meth:`merge` makes, without raising). Costs the layers
+        ranked between the group's lowest and highest, as :meth:`_reorder` does. For rules
+        that join groups found separately (a partition's pieces), before they propose it."""
+        group = {id(layer) for layer in layers}
+        hi = max(layer.rank for layer in layers)
+        seen: set[int] = set()
+        stack = [n for layer in layers for n in self._succ(layer) if id(n) not in group and n.rank < hi]
+        while stack:
+            cur = stack.pop()
+            if id(cur) in seen:
+                continue
+            seen.add(id(cur))
+            for nxt in self._succ(cur):
+                if id(nxt) in group:
+                    return True
+                if nxt.rank < hi and id(nxt) not in seen:
+                    stack.append(nxt)
+        return False
+
     def _reorder(self, layers: list[Layer], rule: Rule) -> int:
         """Refuse the merge of ``layers`` if it closes a cycle (:class:`CyclicMerge`), else
         make room for it in the topological ranks; returns the merged layer's rank.

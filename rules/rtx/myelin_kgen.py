@@ -186,7 +186,9 @@ class MyelinKgen(Rule):
             if all(l.kind in CHEAP_KINDS for l in members):
                 readers, graph_output = reader_layers(state, root)
                 if len(readers) > 1 and not graph_output and all(kinds.get(id(r)) for r in readers):
-                    members = members + [l for l in group_of[id(readers[0])] if l not in members]
+                    joined = members + [l for l in group_of[id(readers[0])] if l not in members]
+                    if not state.closes_cycle(joined):  # a path between the two groups stays
+                        members = joined
             if len(members) > 1:
                 order = [root] + [l for l in members if l is not root]
                 yield Match(self, {f"k{i}": l for i, l in enumerate(order)}, {}, order, state)

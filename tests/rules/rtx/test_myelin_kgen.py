@@ -85,3 +85,19 @@ def test_a_class_token_concat_read_twice_joins_the_first_layernorm():
     z = g.node("Add", [e, y], name="residual")
     report = analyze(g.model([z]), target="tensorrt-rtx")
     assert report.layer_of("ln").nodes == ("flat", "perm", "cat", "pos", "ln")
+
+
+def test_a_cheap_group_does_not_join_a_reader_group_it_reaches_through_a_gemm():
+    """c = Add(x, k) is read by relu (whose group ends at the output Add) and by sigmoid,
+    which feeds a MatMul that the output Add reads: joining c to the output's group would
+    make a layer that is its own producer (the merge the engine refuses as a rule's bug,
+    seen on transformers' Llama / DETR exports), so c stays its own layer."""
+    g = GraphBuilder()
+    c = g.node("Add", [g.input("x", [16, 32]), g.weight([32])], name="c")
+    r = g.node("Relu", [c], name="relu")
+    s = g.node("Sigmoid", [c], name="sigmoid")
+    m = g.node("MatMul", [s, g.weight([32, 32])], name="fc")
+    out = g.node("Add", [r, m], name="out")
+    report = analyze(g.model([out]), target="tensorrt-rtx")
+    assert report.layer_of("out").nodes == ("relu", "out")
+    assert "c" not in report.layer_of("out").nodes
