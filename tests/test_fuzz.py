@@ -12,7 +12,7 @@ For every case: the exit code is 0, 1, 2 or 3 (70 is an internal error; 4 would 
 rewrite changed the outputs of a model it was free to refuse); stderr holds no traceback,
 at most one ``fusionlab: error:`` line and nothing after it, and no other line than
 ``fusionlab: warning:`` lines (rewrite's ``--dry-run`` / ``--no-check`` warnings, one line
-each, none repeated); stdout, stderr and any report file hold no raw
+each, none repeated) and rewrite's ``fusionlab: nothing to rewrite:`` line; stdout, stderr and any report file hold no raw
 control character (C0 other than tab and newline, DEL, C1, bidi controls, line and
 paragraph separators, lone surrogates); and the case's folder is unchanged except for
 the outputs the command names (files compared by size, mtime and SHA-256).

@@ -114,7 +114,7 @@ UNRUNNABLE = [("sequence-typed-input", _sequence_input), ("float64-erf", _float6
 
 
 @pytest.mark.parametrize("case", UNRUNNABLE, ids=[c[0] for c in UNRUNNABLE])
-def test_unrunnable_model_with_nothing_to_rewrite_is_written_unchanged(cli, tmp_path, case):
+def test_unrunnable_model_with_nothing_to_rewrite_is_not_written(cli, tmp_path, case):
     _, make = case
     path = tmp_path / "m.onnx"
     onnx.save(make(), str(path))
@@ -123,7 +123,8 @@ def test_unrunnable_model_with_nothing_to_rewrite_is_written_unchanged(cli, tmp_
     assert code == 0, err
     assert "internal error" not in err and "Traceback" not in err
     assert json.loads(stdout)["changes"] == []
-    assert onnx.load(str(out)).graph.node[0].op_type == make().graph.node[0].op_type
+    assert not out.exists()  # nothing to rewrite: no copy of the input (issue 9, item 7)
+    assert f"fusionlab: nothing to rewrite: {path} unchanged; {out} not written" in err.splitlines()
 
 
 def test_sequence_input_refused_by_the_check_names_the_input():

@@ -1,14 +1,15 @@
 """The pre-commit hook (issue 9, item 7): ``pre-commit try-repo`` installs this checkout
 the way a user's pre-commit does (a virtualenv with ``pip install`` of the repository,
 ``language: python``) and runs the ``fusionlab`` hook of ``.pre-commit-hooks.yaml`` on a
-git repository holding a shipped model. With the hook's default ``--fail-on error`` the
+git repository holding shipped models. With the hook's default ``--fail-on error`` the
 INT8 ResNet-18 whose biases are INT32 DequantizeLinear (TRT402, the parser rejects it)
-stops the commit; the float-bias one (warnings only) passes.
+stops the commit; the float-bias one and BERT (warnings only) pass.
 
 try-repo builds that environment for each run of a checkout with uncommitted changes
 (one to two minutes under load, PyPI access for onnx, onnxruntime... as any pre-commit
-install needs), so it runs once, on the model that must fail; both models also run
-through the hook's ``entry`` and ``args`` as parsed from ``.pre-commit-hooks.yaml``."""
+install needs), so it runs once, on a repository holding a failing and a passing model
+(pre-commit hands both to one ``fusionlab analyze``); the models also run alone through
+the hook's ``entry`` and ``args`` as parsed from ``.pre-commit-hooks.yaml``."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
 
-def _git_repo(folder: Path, model: Path) -> Path:
+def _git_repo(folder: Path, *models: Path) -> Path:
     folder.mkdir()
-    shutil.copy(model, folder / model.name)
+    for model in models:
+        shutil.copy(model, folder / model.name)
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
     for cmd in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-qm", "model"]):
@@ -45,18 +47,22 @@ def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess:
 
 def test_try_repo_stops_a_commit_of_a_model_the_parser_rejects(tmp_path, models_dir):
     assert shutil.which("git"), "pre-commit needs git"
-    name = "resnet18_qdq.onnx"
-    repo = _git_repo(tmp_path / "models", models_dir / name)
+    names = ["resnet18_qdq.onnx", "resnet18_qdq_floatbias.onnx"]
+    repo = _git_repo(tmp_path / "models", *(models_dir / n for n in names))
     done = _try_repo(repo, tmp_path / "pre-commit-home")
-    findings = analyze(models_dir / name).findings
-    rejected = [f for f in findings if f.severity == "error"]
-    assert done.returncode == (1 if rejected else 0), done.stdout + done.stderr
-    assert ("Failed" if rejected else "Passed") in done.stdout
-    assert "- hook id: fusionlab" in done.stdout
-    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{name}:")]
-    assert len(lines) == len(findings)  # concise: one line per finding, the file as pre-commit names it
-    assert sum(" TRT402 " in line for line in lines) == sum("TRT402" in f.codes for f in findings)
     assert "Traceback" not in done.stdout + done.stderr
+    assert "- hook id: fusionlab" in done.stdout
+    rejected = False
+    for name in names:
+        findings = analyze(models_dir / name).findings
+        rejected = rejected or any(f.severity == "error" for f in findings)
+        lines = [line for line in done.stdout.splitlines() if line.startswith(f"{name}:")]
+        assert len(lines) == len(findings)  # concise: one line per finding, the file as pre-commit names it
+        assert sum(" TRT402 " in line for line in lines) == sum("TRT402" in f.codes for f in findings)
+    assert rejected  # resnet18_qdq's INT32 biases
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Failed" in done.stdout
+    assert "total (2 models)" in done.stdout  # one analyze call for both files, its summary table
 
 
 def _hook() -> dict:
