@@ -170,34 +170,32 @@ def m_op_type(rng, model):
     return f"node {node.name!r} op_type {old!r} -> {new!r}"
 
 
-def m_node_input(rng, model):
+def _mutate_edge(rng, model, field: str, replacement) -> str:
+    """Delete one of a random node's ``field`` (``"input"`` / ``"output"``) names, or set it
+    to ``replacement(rng, model, node, choice)`` (choice 1 to 3)."""
     _, node = _node(rng, model)
-    if node is None or not node.input:
-        return "no node input"
-    k = rng.randrange(len(node.input))
+    names = getattr(node, field) if node is not None else None
+    if not names:
+        return f"no node {field}"
+    k = rng.randrange(len(names))
     choice = rng.randrange(4)
     if choice == 0:
-        old = node.input.pop(k)
-        return f"node {node.name!r} input {k} ({old!r}) deleted"
-    new = ("missing_tensor" if choice == 1 else "" if choice == 2
-           else rng.choice(_tensor_names(model)))
-    old, node.input[k] = node.input[k], new
-    return f"node {node.name!r} input {k} {old!r} -> {new!r}"
+        old = names.pop(k)
+        return f"node {node.name!r} {field} {k} ({old!r}) deleted"
+    new = replacement(rng, model, node, choice)
+    old, names[k] = names[k], new
+    return f"node {node.name!r} {field} {k} {old!r} -> {new!r}"
+
+
+def m_node_input(rng, model):
+    return _mutate_edge(rng, model, "input", lambda rng, model, node, choice: (
+        "missing_tensor" if choice == 1 else "" if choice == 2 else rng.choice(_tensor_names(model))))
 
 
 def m_node_output(rng, model):
-    _, node = _node(rng, model)
-    if node is None or not node.output:
-        return "no node output"
-    k = rng.randrange(len(node.output))
-    choice = rng.randrange(4)
-    if choice == 0:
-        old = node.output.pop(k)
-        return f"node {node.name!r} output {k} ({old!r}) deleted"
-    new = ("" if choice == 1 else rng.choice(_tensor_names(model)) if choice == 2
-           else node.input[0] if node.input else "self")
-    old, node.output[k] = node.output[k], new
-    return f"node {node.name!r} output {k} {old!r} -> {new!r}"
+    return _mutate_edge(rng, model, "output", lambda rng, model, node, choice: (
+        "" if choice == 1 else rng.choice(_tensor_names(model)) if choice == 2
+        else node.input[0] if node.input else "self"))
 
 
 def m_delete_node(rng, model):
