@@ -158,6 +158,12 @@ def is_int8_layer(layer) -> bool:
     return "int8-weighted" in layer.tags
 
 
+def is_matmul_layer(state, layer) -> bool:
+    """Whether ``layer`` holds a MatMul node: its INT8 kernel ends at its output
+    QuantizeLinear (no bias inside to apply), unlike a convolution's epilogue (TRT410)."""
+    return any(state.graph.nodes[n].op_type == "MatMul" for n in layer.nodes)
+
+
 def weight_dq(state, node):
     """The DequantizeLinear in front of a weighted node's weight (input 1), or None."""
     return dq_producer(state, node.inputs[1]) if len(node.inputs) > 1 else None

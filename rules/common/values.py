@@ -8,6 +8,13 @@ from fusionlab.pattern import Alt, Const
 from fusionlab.pattern import op as _op
 from fusionlab.rule import Match, fmt_shape
 
+
+def is_activation(tensor: str, view) -> bool:
+    """A tensor computed at run time, not a constant (a ``Var(where=...)`` predicate):
+    an operand of a batched MatMul rather than a weight."""
+    return not view.is_constant(tensor)
+
+
 def constant_of(state, tensor: str) -> np.ndarray | None:
     """Value of a constant tensor, also once constant folding absorbed its Constant node.
 

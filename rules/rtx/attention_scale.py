@@ -5,10 +5,7 @@ from __future__ import annotations
 from fusionlab.pattern import Const, Op, Var
 from fusionlab.rule import Rule, check, single_consumer
 
-
-def _activation(tensor, view) -> bool:
-    """A tensor computed at run time (not a weight): an operand of a batched MatMul."""
-    return not view.is_constant(tensor)
+from fusionlab.rules.common.values import is_activation
 
 
 def _scalar(tensor, view) -> bool:
@@ -19,7 +16,7 @@ def _scalar(tensor, view) -> bool:
 def _scaled(side: str):
     """``side * s``, ``s * side`` or ``side / s`` with a scalar constant ``s`` -- or ``side``
     itself, unscaled."""
-    x = Var(side, where=_activation)
+    x = Var(side, where=is_activation)
     return (Op("Mul", x, Const(where=_scalar), name=f"scale_{side}")
             | Op("Div", x, Const(where=_scalar), name=f"scale_{side}", commute=False)
             | x)

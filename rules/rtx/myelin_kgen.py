@@ -5,7 +5,7 @@ from __future__ import annotations
 from fusionlab.rule import Match, Rule
 
 from fusionlab.rules.common.layers import reader_layers
-from fusionlab.rules.common.qdq import is_int8_layer
+from fusionlab.rules.common.qdq import is_int8_layer, is_matmul_layer
 from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, REDUCES, SHUFFLES, SOFTMAX_KINDS, UNARY
 from fusionlab.rules.common.shapes import live_readers
 from fusionlab.rules.pointwise.pointwise import MEMBER, pointwise_groups
@@ -104,7 +104,7 @@ def _in_conv_epilogue(state, layer) -> bool:
                     continue
                 seen.add(id(src))
                 if is_int8_layer(src):
-                    if not any(state.graph.nodes[n].op_type == "MatMul" for n in src.nodes):
+                    if not is_matmul_layer(state, src):
                         return True
                 elif src.kind in KGEN_KINDS or src.kind in QDQ_KINDS:
                     step.append(src)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from fusionlab.pattern import Op, Var, op
 from fusionlab.rule import Rule, check
 
-
-def _activation(tensor, view) -> bool:
-    return not view.is_constant(tensor)
+from fusionlab.rules.common.values import is_activation
 
 
 class QdqBmm(Rule):
@@ -38,8 +36,8 @@ class QdqBmm(Rule):
     targets = ("tensorrt-rtx",)
     phase = 15
     tags = ("int8", "int8-weighted")
-    pattern = Op("MatMul", op.DequantizeLinear(Var("a", where=_activation), name="dq_a"),
-                 op.DequantizeLinear(Var("b", where=_activation), name="dq_b"),
+    pattern = Op("MatMul", op.DequantizeLinear(Var("a", where=is_activation), name="dq_a"),
+                 op.DequantizeLinear(Var("b", where=is_activation), name="dq_b"),
                  name="bmm", commute=False)
     host = "bmm"
     result_kind = "MatMul"

@@ -4,7 +4,7 @@ from fusionlab.pattern import ANY
 from fusionlab.rule import Match, Rule
 
 from fusionlab.rules.common.ops import ACTIVATIONS, ELEMENTWISE, UNARY, WEIGHTED_KINDS, WEIGHTED_OPS
-from fusionlab.rules.common.qdq import dq_producer, is_depthwise_conv, is_int8_layer, lone_layer, owned_dq_layer, q_producer, residual_inputs
+from fusionlab.rules.common.qdq import dq_producer, is_depthwise_conv, is_int8_layer, is_matmul_layer, lone_layer, owned_dq_layer, q_producer, residual_inputs
 from fusionlab.rules.common.shapes import live_readers
 
 #: Layer kinds an INT8 convolution's epilogue kgen computes after its output Q -> DQ:
@@ -113,8 +113,8 @@ class QdqEpilogue(Rule):
         layer = state.layer_of[q.name]
         if layer is x or layer.kind not in WEIGHTED_KINDS or not is_int8_layer(layer):
             return None
-        if any(state.graph.nodes[n].op_type == "MatMul" for n in layer.nodes):
-            return None  # a MatMul's kernel ends at its output Q (no bias inside to apply)
+        if is_matmul_layer(state, layer):
+            return None  # a MatMul's kernel ends at its output Q
         return layer
 
     @staticmethod
