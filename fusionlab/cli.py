@@ -214,8 +214,6 @@ def analyze(
     models = [p for p, err in found if err is None]
     if output is not None:
         check_outputs({"-o/--output": output}, [*(f for m in models for f in model_files(m)), baseline])
-    if len(found) > 1 and baseline is not None:
-        raise InputError(f"--baseline takes one model, not {len(found)}: run analyze once per model and baseline")
     _html_needs_file(fmt, output, "-o FILE")
     if fmt is OutputFormat.html and len(found) > 1:
         raise InputError(f"--output-format html draws one model, not {len(found)}: run analyze once per model")
@@ -223,7 +221,8 @@ def analyze(
         raise InputError("--write-baseline needs --baseline FILE (the file to write)")
     accepted = None
     if write_baseline:
-        check_outputs({"-o/--output": output, "--baseline": baseline}, model_files(models[0]))
+        check_outputs({"-o/--output": output, "--baseline": baseline},
+                      [f for m in models for f in model_files(m)])
     elif baseline is not None:
         from fusionlab.baseline import read_baseline
 
@@ -236,10 +235,11 @@ def analyze(
     flags = dict(precision=precision, fp16=fp16, bf16=bf16, int8=int8, best=best, request=request,
                  shown=_given(ctx, locals()))
     if len(found) > 1:
-        return _analyze_many(found, config, given, output, flags)
-    report, opts = _analyze_one(models[0], config, given, accepted, baseline if write_baseline else None,
-                                flags)
-    if report is None:
+        return _analyze_many(found, config, given, output, flags, accepted,
+                             baseline if write_baseline else None)
+    report, opts = _analyze_one(models[0], config, given, accepted, flags)
+    if write_baseline:
+        _write_baseline(baseline, [report], models)
         return
     name = opts["output-format"] or _default_format(output)
     name = "full" if name == "text" else name
@@ -256,10 +256,20 @@ def analyze(
         raise typer.Exit(1)
 
 
-def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, write_to: Optional[Path],
-                 flags: dict):
-    """Analyze one model with the settings in force for it: ``(report, opts)``; the report
-    is ``None`` when ``write_to`` is a baseline file to write instead. ``flags``: the
+def _write_baseline(path: Path, reports: list, models: list) -> None:
+    """Write the baseline of ``reports`` (analyzed as the paths ``models``) to ``path``
+    (--write-baseline) and say so on stderr."""
+    from fusionlab.baseline import write_baseline as write_file
+
+    write_file(path, reports, models)
+    count = sum(1 for r in reports for d in r.diagnostics if d.status in ("missed", "lint"))
+    models = f" of {len(reports)} models" if len(reports) > 1 else ""
+    print(f"fusionlab: wrote {count} diagnostics{models} to baseline {path}", file=sys.stderr)
+
+
+def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, flags: dict):
+    """Analyze one model with the settings in force for it: ``(report, opts)``, without
+    the findings the baseline ``accepted`` (or ``None``) lists. ``flags``: the
     trtexec spellings (precision flags, the shape request, the options shown on the command
     line for the ignored-option warnings)."""
     from fusionlab.analysis import analyze as run_analyze
@@ -282,24 +292,20 @@ def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, wri
                          shapes=request or None)
     _print_warnings(warnings)
     report.warnings.extend(warnings)
-    if write_to is not None:
-        from fusionlab.baseline import write_baseline as write_file
-
-        write_file(write_to, report)
-        print(f"fusionlab: wrote {len([d for d in report.diagnostics if d.status in ('missed', 'lint')])} "
-              f"diagnostics to baseline {write_to}", file=sys.stderr)
-        return None, opts
     if accepted is not None:
         from fusionlab.baseline import apply_baseline
 
-        report = apply_baseline(report, accepted)
+        report = apply_baseline(report, accepted, model)
     return report, opts
 
 
-def _analyze_many(found, config: Optional[Path], given: dict, output: Optional[Path], flags: dict) -> None:
+def _analyze_many(found, config: Optional[Path], given: dict, output: Optional[Path], flags: dict,
+                  accepted=None, write_to: Optional[Path] = None) -> None:
     """analyze of several models (fusionlab.batch): each report, then the summary table;
     a model that fails prints its one error line and the others go on; exit with the
-    worst code over the models."""
+    worst code over the models. ``accepted``: the baseline read with --baseline;
+    ``write_to``: the --write-baseline file (written with every model analyzed, and
+    nothing else printed)."""
     import json
 
     from fusionlab.batch import Outcome, combine_json, combine_sarif, summary_table
@@ -311,7 +317,7 @@ def _analyze_many(found, config: Optional[Path], given: dict, output: Optional[P
         try:
             if problem is not None:
                 raise problem
-            report, opts = _analyze_one(path, config, given, None, None, flags)
+            report, opts = _analyze_one(path, config, given, accepted, flags)
         except FusionlabError as exc:
             message = exc.message if exc.message.startswith(str(path)) else f"{path}: {exc.message}"
             print(f"fusionlab: error: {printable(message)}", file=sys.stderr)
@@ -320,8 +326,17 @@ def _analyze_many(found, config: Optional[Path], given: dict, output: Optional[P
         formats.append(opts["output-format"])
         failing = opts["fail-on"] is not None and _failing(report.findings, FailOn(opts["fail-on"]))
         outcomes.append(Outcome(path, report, exit_code=1 if failing else 0))
+    if write_to is not None:
+        failed = [o for o in outcomes if o.report is None]
+        if failed:  # a baseline without a model's findings would accept them all later
+            raise InputError(f"--write-baseline: {len(failed)} of {len(outcomes)} models could not be "
+                             f"analyzed; {write_to} not written")
+        _write_baseline(write_to, [o.report for o in outcomes], [o.path for o in outcomes])
+        return
     name = given["output_format"] or next((f for f in formats if f), None) or _default_format(output)
     name = "full" if name == "text" else name
+    if name == "html":
+        raise InputError(f"--output-format html draws one model, not {len(found)}: run analyze once per model")
     done = [o for o in outcomes if o.report is not None]
     if name == "full":
         def draw(console):

@@ -15,7 +15,7 @@ Keys (kebab-case, as ruff spells its own)::
     extend-select = ["TRT5"]         # added to select
     ignore = ["TRT503"]              # code prefixes to drop
     fail-on = "warning"              # error | warning | info (missed | lint: old names)
-    output-format = "concise"        # full | concise | json | sarif | github
+    output-format = "concise"        # full | concise | json | sarif | github | html
 
     [tool.fusionlab.per-node-ignores]
     "/pooler/*" = ["TRT302"]         # fnmatch glob on any node of a finding -> prefixes
@@ -44,7 +44,7 @@ KEYS = {
     "extend-select": list,
     "ignore": list,
     "fail-on": ("error", "warning", "info", "missed", "lint"),
-    "output-format": ("full", "concise", "json", "sarif", "github"),
+    "output-format": ("full", "concise", "json", "sarif", "github", "html"),
     "per-node-ignores": dict,
 }
 

@@ -251,14 +251,14 @@ def test_readme_pipeline_example_passes_then_fails_on_a_new_missed_fusion(tmp_pa
     code, _, err = cli(*_baseline_command())
     assert code == 0, err
     baseline = json.loads((tmp_path / "fusionlab-baseline.json").read_text())
-    assert {e["code"] for e in baseline["entries"]} >= {"TRT111", "TRT501"}
+    assert {e["code"] for e in baseline["models"][0]["entries"]} >= {"TRT111", "TRT501"}
 
     namespace: dict = {"__name__": "test_fusions"}
     exec(compile(_pipeline_example(), "README.md:test_fusions.py", "exec"), namespace)
     namespace["test_no_new_missed_fusions"]()  # every finding is in the baseline
 
     # the baseline without TRT111 (conv-pool): the example fails and names it
-    baseline["entries"] = [e for e in baseline["entries"] if e["code"] != "TRT111"]
+    baseline["models"][0]["entries"] = [e for e in baseline["models"][0]["entries"] if e["code"] != "TRT111"]
     (tmp_path / "fusionlab-baseline.json").write_text(json.dumps(baseline))
     with pytest.raises(AssertionError, match=r"new missed fusions:\nTRT111 \[conv-pool\] /conv1/Conv: "):
         namespace["test_no_new_missed_fusions"]()

@@ -144,9 +144,31 @@ def test_output_file_may_not_overwrite_any_model(cli):
     assert code == 2 and err.startswith("fusionlab: error:")
 
 
-def test_baseline_takes_one_model(cli, tmp_path):
-    code, _, err = cli("analyze", RESNET, BERT, "--baseline", tmp_path / "b.json", "--write-baseline")
-    assert code == 2 and "--baseline takes one model, not 2" in err
+def test_a_baseline_of_several_models_accepts_each_models_findings(cli, tmp_path):
+    """--write-baseline over two models writes one file with each model's entries; with
+    --baseline every model's accepted findings go, and a finding the file lacks for one
+    model comes back for that model only (keys are per model: the same code on the same
+    node names in the other model stays accepted there)."""
+    base = tmp_path / "b.json"
+    code, out, err = cli("analyze", RESNET, BERT, "--baseline", base, "--write-baseline")
+    assert code == 0 and out == "" and "of 2 models" in err
+    data = json.loads(base.read_text())
+    assert [m["model"] for m in data["models"]] == [str(RESNET), str(BERT)]
+    code, out, _ = cli("analyze", RESNET, BERT, "--baseline", base, "--format", "json", "--fail-on", "info")
+    assert code == 0 and [r["findings"] for r in json.loads(out)] == [[], []]
+    dropped = data["models"][1]["entries"].pop(0)
+    base.write_text(json.dumps(data))
+    code, out, _ = cli("analyze", RESNET, BERT, "--baseline", base, "--format", "json", "--fail-on", "info")
+    resnet, bert = json.loads(out)
+    assert code == 1 and resnet["findings"] == []
+    assert [(f["codes"], f["nodes"]) for f in bert["findings"]] == [([dropped["code"]], dropped["nodes"])]
+
+
+def test_a_baseline_is_not_written_when_a_model_fails(cli, tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not onnx")
+    code, _, err = cli("analyze", RESNET, bad, "--baseline", tmp_path / "b.json", "--write-baseline")
+    assert code == 2 and err.splitlines()[-1].startswith("fusionlab: error: --write-baseline: 1 of 2 models")
     assert not (tmp_path / "b.json").exists()
 
 

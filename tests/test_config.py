@@ -71,3 +71,19 @@ def test_config_command_prints_what_is_in_force(cli, project, tmp_path):
     assert 'precision = "fp32"  # default' in lines
     code, out, err = cli("config", "--config", tmp_path / "missing.toml")
     assert code == 2 and "config file does not exist" in err
+
+
+def test_output_format_html_in_the_config_writes_the_report_to_o(cli, project):
+    """``output-format = "html"`` is the HTML report: it needs -o (exit 2 otherwise), and
+    with several models it is refused as on the command line."""
+    model = project / "models" / "bert_tiny.onnx"
+    (project / "fusionlab.toml").write_text('output-format = "html"\n')
+    code, out, err = cli("analyze", model)
+    assert code == 2 and out == "" and "give -o FILE" in err
+    code, _, err = cli("analyze", model, "-o", project / "r.html")
+    assert code == 0, err
+    html = (project / "r.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "/pooler/dense/Gemm" in html
+    shutil.copy(model, project / "models" / "second.onnx")
+    code, _, err = cli("analyze", project / "models", "-o", project / "two.html")
+    assert code == 2 and "html draws one model, not 2" in err and not (project / "two.html").exists()
