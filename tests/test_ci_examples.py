@@ -8,8 +8,10 @@ config's args must run on a shipped model."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +100,8 @@ def _manifest() -> list[dict]:
 
 
 def test_pre_commit_config_uses_a_hook_the_repository_defines(tmp_path):
+    """README's config is pre-commit-valid (its own schema) and its local hook is the one
+    ``.pre-commit-hooks.yaml`` defines: same id, entry and files."""
     from pre_commit.clientlib import load_config, load_manifest
 
     manifest = load_manifest(ROOT / ".pre-commit-hooks.yaml")  # pre-commit's own schema check
@@ -106,7 +110,41 @@ def test_pre_commit_config_uses_a_hook_the_repository_defines(tmp_path):
     config = load_config(config_file)
     hooks = [h for repo in config["repos"] for h in repo["hooks"]]
     assert [h["id"] for h in hooks] == ["fusionlab"]
-    assert "fusionlab" in {h["id"] for h in manifest}
+    (defined,) = [h for h in manifest if h["id"] == "fusionlab"]
+    assert (hooks[0]["entry"], hooks[0]["files"]) == (defined["entry"], defined["files"])
+
+
+def test_pre_commit_runs_readmes_config(tmp_path):
+    """``pre-commit run --all-files`` with README's config, as shown, in a git repository
+    holding shipped models (fusionlab on PATH, as the config's ``language: system`` asks):
+    BERT has warnings, so the config's ``--fail-on warning`` fails the hook and prints its
+    concise findings; the float-bias INT8 ResNet-18 on its own passes only when it has no
+    warning on TensorRT-RTX (checked against analyze)."""
+    from fusionlab.analysis import analyze
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    block = re.search(r"^```yaml\n(# \.pre-commit-config\.yaml\n.*?)^```$", (ROOT / "README.md").read_text(),
+                      flags=re.M | re.S).group(1)
+    for name in ("bert_tiny.onnx", "resnet18_qdq_floatbias.onnx"):
+        repo = tmp_path / name
+        repo.mkdir()
+        shutil.copy(ROOT / "models" / name, repo / name)
+        (repo / ".pre-commit-config.yaml").write_text(block)  # the block, byte for byte
+        for cmd in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-qm", "m"]):
+            subprocess.run(cmd, cwd=repo, check=True, env=env, capture_output=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        warned = any(f.severity in ("error", "warning")
+                     for f in analyze(ROOT / "models" / name, target="tensorrt-rtx").findings)
+        assert done.returncode == (1 if warned else 0), done.stdout + done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+        if warned:
+            assert f"{name}:" in done.stdout and "Failed" in done.stdout
+        else:
+            assert "Passed" in done.stdout
 
 
 @pytest.mark.parametrize("model", ["resnet18.onnx", "mobilenet_v2.onnx", "bert_tiny.onnx"])
