@@ -43,6 +43,7 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     html = "html"
+    markdown = "markdown"
 
 
 class OutputFormat(str, Enum):
@@ -410,8 +411,10 @@ def verify(
     max_shapes: Optional[list[str]] = typer.Option(None, "--maxShapes", help=_MAX_HELP),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Verify every .onnx under this folder; print the calibration table."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel builds with --corpus."),
+    logs: Optional[Path] = typer.Option(None, "--logs", help="With --corpus: score each model against DIR/NAME.log (saved builds) instead of building."),
+    save_logs: Optional[Path] = typer.Option(None, "--save-logs", help="With --corpus: write each live build's log to DIR/NAME.log."),
     min_f1: Optional[float] = typer.Option(None, "--min-f1", min=0.0, max=1.0, help="Exit 1 when the fused-edge F1 is below this (or not scored)."),
-    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report), json, or html (predicted and built layers side by side; needs -o)."),
+    fmt: Format = typer.Option(Format.full, "--output-format", "--format", help="full (rich report), json, html (predicted and built layers side by side; needs -o), or markdown (--corpus: benchmarks/FIDELITY.md)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
 ) -> None:
     """Build MODEL with TensorRT (or read the files a build left) and score analyze's prediction."""
@@ -430,7 +433,9 @@ def verify(
         if model is not None:
             raise InputError("give either MODEL or --corpus, not both")
         if fmt is Format.html:
-            raise InputError("--output-format html draws one model: verify --corpus takes full or json")
+            raise InputError("--output-format html draws one model: verify --corpus takes full, json or markdown")
+        if logs is not None and save_logs is not None:
+            raise InputError("give either --logs (score saved builds) or --save-logs (save new builds), not both")
         from fusionlab.progress import StepProgress
         from fusionlab.verification import check_corpus_outputs
 
@@ -439,21 +444,31 @@ def verify(
                            ("--timing-cache", timing_cache)):
             if value is not None:
                 raise InputError(f"{opt} applies to one MODEL, not to --corpus")
-        check_corpus_outputs(corpus, {"-o/--output": output})  # not a model of the corpus
+        check_corpus_outputs(corpus, {"-o/--output": output, "--save-logs": save_logs})  # not a model of the corpus
         with StepProgress() as bars:
             result = calibrate(corpus, jobs=jobs, target=tgt, precision=choice.precision, sm=sm,
                                timeout=timeout, shapes=request or None, precision_flags=choice.flags,
-                               progress=bars.callback("verify --corpus"))
+                               progress=bars.callback("verify --corpus"), logs=logs, save_logs=save_logs)
         _print_warnings(warnings)
         data = corpus_json(result)
         data["warnings"] = warnings + list(data.get("warnings", []))
-        _emit(fmt, output, json.dumps(data, indent=2) + "\n", lambda c: render_corpus(result, c))
+        if fmt is Format.markdown:
+            from fusionlab.verification import render_corpus_markdown
+
+            _write(output, render_corpus_markdown(result, _command_line(ctx)))
+        else:
+            _emit(fmt, output, json.dumps(data, indent=2) + "\n", lambda c: render_corpus(result, c))
         code = corpus_exit_code(result, min_f1)
         if code:
             raise typer.Exit(code)
         return
     if model is None:
         raise InputError("verify needs MODEL (or --corpus DIR)")
+    for opt, value in (("--logs", logs), ("--save-logs", save_logs)):
+        if value is not None:
+            raise InputError(f"{opt} applies to --corpus; for one MODEL use {opt[:-1]} FILE")
+    if fmt is Format.markdown:
+        raise InputError("--output-format markdown is the --corpus table; one MODEL takes full, json or html")
     from fusionlab.graph import model_files
 
     check_outputs({"-o/--output": output, "--save-log": save_log, "--save-engine": save_engine,
@@ -591,6 +606,18 @@ def _write(output: Optional[Path], text: str) -> None:
         sys.stdout.write(text)
 
 
+def _command_line(ctx: typer.Context) -> str:
+    """The command as the user typed it (``fusionlab`` and its arguments, shell-quoted)."""
+    import shlex
+
+    home = str(Path.home()).rstrip("/") + "/"
+
+    def word(arg: str) -> str:  # ~/x stays ~/x (the shell expanded it): the command works for anyone
+        return "~/" + shlex.quote(arg[len(home):]) if arg.startswith(home) and len(arg) > len(home) else shlex.quote(arg)
+
+    return " ".join(["fusionlab", *(word(str(a)) for a in _ARGV)])
+
+
 def _emit(fmt: Format, output: Optional[Path], json_text: str, render) -> None:
     if fmt is Format.json:
         _write(output, json_text)
@@ -694,9 +721,13 @@ def _usage_errors() -> tuple:
     return getattr(exceptions, "NoArgsIsHelpError", ()), exceptions.UsageError
 
 
+_ARGV: list[str] = []  # this run's arguments, for outputs that quote their command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     NoArgsIsHelpError, UsageError = _usage_errors()
+    _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
     try:
         for arg in sys.argv[1:] if argv is None else argv:
             if "\x00" in str(arg):  # only the in-process API can pass one (exec cannot)

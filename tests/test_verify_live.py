@@ -211,3 +211,66 @@ def test_corpus_model_with_no_scored_edge_fails_min_f1(tmp_path, capsys):
     lone = data["models"][str(corpus / "lone.onnx")]
     assert lone["scored"] is False and lone["f1"] is None
     assert data["models"][str(corpus / "a.onnx")]["f1"] == 1.0
+
+
+def test_corpus_error_classes_saved_logs_and_markdown(tmp_path, capsys):
+    """verify --corpus aggregates the disagreeing edges by error class (producer op,
+    consumer op, direction); --save-logs keeps each build's log and --logs scores those
+    logs offline with the same result; a model without a log is "not built" (exit 3) and
+    carries the error codes analyze flagged before the build; --output-format markdown is
+    FIDELITY.md's table."""
+    import collections
+    import json
+    import shutil
+
+    import onnx
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("bert_tiny.onnx", "resnet18_qdq_floatbias.onnx", "resnet18_qdq.onnx"):
+        shutil.copy(ROOT / "models" / name, corpus / name)
+    logs = tmp_path / "logs"
+    code = main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--save-logs", str(logs),
+                 "--format", "json"])
+    live = json.loads(capsys.readouterr().out)
+    assert code == 3  # resnet18_qdq's INT32 bias: the parser rejects it
+    assert sorted(p.name for p in logs.iterdir()) == ["bert_tiny.log", "resnet18_qdq_floatbias.log"]
+    code = main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--logs", str(logs),
+                 "--format", "json"])
+    offline = json.loads(capsys.readouterr().out)
+    assert code == 3
+    rejected = offline["models"].pop(str(corpus / "resnet18_qdq.onnx"))
+    assert rejected["exit_code"] == 3 and rejected["error"].startswith("not built: no build log resnet18_qdq.log")
+    assert rejected["flagged"] == live["models"].pop(str(corpus / "resnet18_qdq.onnx"))["flagged"] == ["TRT402"]
+    assert offline["models"] == live["models"] and offline["classes"] == live["classes"]
+    # the classes are the per-model edge errors, counted by the op types of their nodes
+    expected = collections.Counter()
+    for name in ("bert_tiny", "resnet18_qdq_floatbias"):
+        v = verify(corpus / f"{name}.onnx", target="tensorrt-rtx", log=logs / f"{name}.log")
+        ops = {n.name: n.op_type for n in onnx.load(corpus / f"{name}.onnx", load_external_data=False).graph.node}
+        expected.update((ops[a], ops[b], e) for a, b, e in v.comparison.edge_errors)
+    assert expected, "these two builds disagree with the prediction somewhere"
+    assert {(c["producer_op"], c["consumer_op"], c["error"]): c["count"] for c in offline["classes"]} == expected
+    assert [c["count"] for c in offline["classes"]] == sorted((c["count"] for c in offline["classes"]), reverse=True)
+    s = offline["summary"]
+    assert (s["models"], s["scored"], s["failed"], s["failed_flagged"]) == (3, 2, 1, 1)
+    out = tmp_path / "FIDELITY.md"
+    assert main(["verify", "--corpus", str(corpus), "--target", "tensorrt-rtx", "--logs", str(logs),
+                 "--output-format", "markdown", "-o", str(out)]) == 3
+    text = out.read_text()
+    assert f"fusionlab verify --corpus {corpus} --target tensorrt-rtx --logs {logs}" in text
+    assert "| resnet18_qdq | - | - | - | - | failed (TRT402): not built" in text
+    f1 = offline["models"][str(corpus / "bert_tiny.onnx")]["f1"]
+    assert f"| bert_tiny | {f1:.3f} |" in text
+    top = offline["classes"][0]
+    assert f"| {top['producer_op']} | {top['consumer_op']} | {top['error']} | {top['count']} |" in text
+
+
+def test_logs_and_markdown_are_corpus_options(tmp_path, capsys):
+    model = str(ROOT / "models" / "bert_tiny.onnx")
+    assert main(["verify", model, "--logs", str(tmp_path)]) == 2
+    assert "--logs applies to --corpus" in capsys.readouterr().err
+    assert main(["verify", model, "--output-format", "markdown"]) == 2
+    assert "markdown is the --corpus table" in capsys.readouterr().err
+    assert main(["verify", "--corpus", str(ROOT / "models"), "--logs", str(tmp_path / "none")]) == 2
+    assert "not a folder of build logs" in capsys.readouterr().err

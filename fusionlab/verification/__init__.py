@@ -20,9 +20,10 @@ from fusionlab.lazy import lazy_exports
 _LAZY = {
     **dict.fromkeys(("BUILDER_OF_TARGET", "verify"), "run"),
     **dict.fromkeys(("MissedCost", "Verification"), "result"),
-    **dict.fromkeys(("RuleTally", "calibrate", "check_corpus_outputs", "corpus_exit_code", "corpus_json"),
+    **dict.fromkeys(("RuleTally", "calibrate", "check_corpus_outputs", "corpus_exit_code", "corpus_json",
+                     "error_classes", "corpus_summary"),
                    "corpus"),
-    **dict.fromkeys(("render_corpus", "render_verification"), "render"),
+    **dict.fromkeys(("render_corpus", "render_corpus_markdown", "render_verification"), "render"),
 }
 __all__ = list(_LAZY)
 

@@ -28,6 +28,9 @@ class RuleTally:
 
 def _verify_one(args: tuple) -> tuple[str, dict | None, str | None]:
     path, kwargs = args
+    log = kwargs.get("log")
+    if log is not None and not Path(log).is_file():
+        return str(path), None, (f"not built: no build log {Path(log).name} in {Path(log).parent}", 3)
     try:
         v = verify(path, **kwargs)
     except FusionlabError as exc:
@@ -40,8 +43,83 @@ def _tally_input(v: Verification) -> dict:
     return {
         "fusions": [(status, list(layer_rules.get(name, ())), name) for status, _, name in v.comparison.fusions],
         "unpredicted": [list(nodes) for status, nodes, _ in v.comparison.observed_fusions if status == "not-predicted"],
+        "edge_errors": [list(e) for e in v.comparison.edge_errors],
         "score": v.comparison.score.to_json(),
     }
+
+
+def _flagged(path: Path, kwargs: dict) -> list[str]:
+    """The codes of the error-severity findings (what the parser or builder will reject)
+    analyze reports for ``path`` before any build; ``[]`` when it cannot analyze it."""
+    from fusionlab.analysis import analyze
+
+    try:
+        report = analyze(path, target=kwargs.get("target", "tensorrt-rtx"),
+                         precision=kwargs.get("precision", "fp32"), sm=kwargs.get("sm", 8.6))
+    except FusionlabError:
+        return []
+    return sorted({c for f in report.findings if f.severity == "error" for c in f.codes})
+
+
+def _model_kwargs(path: Path, kwargs: dict, logs: Path | None, save_logs: Path | None) -> dict:
+    """One model's verify arguments: its saved log under ``logs`` (offline scoring), the
+    log to write under ``save_logs``, and the precision its ``NAME.json`` beside it (the
+    corpus builder's record, benchmarks/corpus/make.py) gives, else ``kwargs``'."""
+    import json
+
+    own = dict(kwargs)
+    meta = path.with_suffix(".json")
+    if meta.is_file():
+        try:
+            precision = json.loads(meta.read_text(encoding="utf-8")).get("precision")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            precision = None
+        if precision in ("fp32", "fp16", "bf16", "int8"):
+            own["precision"] = precision
+            own.pop("precision_flags", None)
+    if logs is not None:
+        own["log"] = logs / f"{path.stem}.log"
+    if save_logs is not None:
+        own["save_log"] = save_logs / f"{path.stem}.log"
+    return own
+
+
+def error_classes(edges: list[tuple[str, list]], op_type: dict[str, dict[str, str]], examples: int = 3) -> list[dict]:
+    """The disagreeing edges of a corpus, aggregated by error class.
+
+    ``edges``: ``(model, [(producer, consumer, error), ...])`` per model, the
+    :attr:`~fusionlab.compare.Comparison.edge_errors` of its verify; ``op_type``: per
+    model, ONNX node name -> op type. A class is ``(producer op, consumer op, error)``
+    with ``error`` "built fused, predicted apart" or "predicted fused, built apart".
+
+    Returns ``[{"producer_op", "consumer_op", "error", "count", "models": {model: count},
+    "examples": ["model: producer -> consumer", ...]}]``, most edges first (ties by name).
+    """
+    classes: dict[tuple[str, str, str], dict] = {}
+    for model, errs in edges:
+        ops = op_type[model]
+        for producer, consumer, error in errs:
+            key = (ops.get(producer, "?"), ops.get(consumer, "?"), error)
+            c = classes.setdefault(key, {"producer_op": key[0], "consumer_op": key[1], "error": error,
+                                         "count": 0, "models": {}, "examples": []})
+            c["count"] += 1
+            c["models"][model] = c["models"].get(model, 0) + 1
+            if len(c["examples"]) < examples:
+                c["examples"].append(f"{model}: {producer} -> {consumer}")
+    return sorted(classes.values(), key=lambda c: (-c["count"], c["producer_op"], c["consumer_op"], c["error"]))
+
+
+def corpus_summary(result: dict) -> dict:
+    """Figures of a corpus result: models, scored, mean / min F1, how many at >= 0.97 and
+    below 0.90, failed, and failed models analyze flagged before the build."""
+    scores = [s["f1"] for s in result["models"].values() if "error" not in s and s.get("scored", True)
+              and s.get("f1") is not None]
+    failed = [s for s in result["models"].values() if "error" in s]
+    return {"models": len(result["models"]), "scored": len(scores),
+            "mean_f1": round(sum(scores) / len(scores), 4) if scores else None,
+            "min_f1": round(min(scores), 4) if scores else None,
+            "at_least_0.97": sum(f >= 0.97 for f in scores), "below_0.90": sum(f < 0.90 for f in scores),
+            "failed": len(failed), "failed_flagged": sum(bool(s.get("flagged")) for s in failed)}
 
 
 def corpus_models(corpus: str | os.PathLike) -> list[Path]:
@@ -122,17 +200,27 @@ def corpus_files(corpus: str | os.PathLike) -> list[Path]:
 
 
 def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None,
+              logs: str | os.PathLike | None = None, save_logs: str | os.PathLike | None = None,
               **kwargs) -> dict:
     """Verify every ``*.onnx`` under ``corpus`` (a process pool of ``jobs`` workers).
+
+    ``logs``: a folder of saved build logs, ``NAME.log`` per model ``NAME.onnx``: each
+    model is scored against its log offline (no build; a model without a log is "not
+    built", exit code 3). ``save_logs``: the folder each live build's log is written to
+    (``NAME.log``). A model with a ``NAME.json`` beside it (benchmarks/corpus/make.py's
+    record) is verified at the ``precision`` it names.
 
     ``progress(description, done, total)`` (:mod:`fusionlab.progress`), when given, is
     called in this process before the first model and after each one, with the model's
     file name and how many of the ``total`` models are done.
 
-    Returns ``{"models": {path: score or {"error", "exit_code"}}, "rules": [RuleTally...],
-    "unpredicted": {op-type signature: count}}``: per rule, how often it was predicted,
-    confirmed, not observed; and the builder's fusions no rule predicted, grouped by the
-    ONNX op types they join (e.g. ``Conv+Relu``).
+    Returns ``{"models": {path: score or {"error", "exit_code", "flagged"}}, "rules":
+    [RuleTally...], "unpredicted": {op-type signature: count}, "classes": [...],
+    "summary": {...}}``: per rule, how often it was predicted, confirmed, not observed;
+    the builder's fusions no rule predicted, grouped by the ONNX op types they join (e.g.
+    ``Conv+Relu``); the disagreeing edges by error class (:func:`error_classes`); the
+    figures of :func:`corpus_summary`. ``flagged``: for a model that failed, the codes of
+    the error findings analyze reported before the build.
 
     A model the read policy refuses (:func:`refusal`: a FIFO, a device, a symlink out of
     the folder, too large) is not opened: it is that model's failure (exit code 2) and the
@@ -143,7 +231,14 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[s
     """
     paths = corpus_models(corpus)
     refused = {p: refusal(p, corpus) for p in paths}
-    work = [(p, kwargs) for p in paths if refused[p] is None]
+    logs = Path(logs) if logs is not None else None
+    save_logs = Path(save_logs) if save_logs is not None else None
+    if logs is not None and not logs.is_dir():
+        raise InputError(f"--logs {logs}: not a folder of build logs")
+    if save_logs is not None:
+        save_logs.mkdir(parents=True, exist_ok=True)
+    work = [(p, _model_kwargs(p, kwargs, logs, save_logs)) for p in paths if refused[p] is None]
+    own = dict(work)
     built = []
 
     def step(result) -> None:
@@ -167,9 +262,13 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[s
     tallies: dict[str, RuleTally] = {}
     unpredicted: dict[str, int] = {}
     models: dict[str, dict] = {}
+    edges: list[tuple[str, list]] = []
+    op_type: dict[str, dict[str, str]] = {}
     for (path, data, error), p in zip(results, paths):
         if error is not None:
             models[path] = {"error": error[0], "exit_code": error[1]}
+            if refused[p] is None and error[1] == 3:
+                models[path]["flagged"] = _flagged(p, own[p])
             continue
         models[path] = data["score"]
         for status, codes, _ in data["fusions"]:
@@ -186,8 +285,13 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[s
         for nodes in data["unpredicted"]:
             sig = "+".join(graph.nodes[n].op_type for n in nodes if n in graph.nodes)
             unpredicted[sig] = unpredicted.get(sig, 0) + 1
-    return {"models": models, "rules": [tallies[c] for c in sorted(tallies)],
-            "unpredicted": dict(sorted(unpredicted.items(), key=lambda kv: -kv[1]))}
+        op_type[p.stem] = {n: node.op_type for n, node in graph.nodes.items()}
+        edges.append((p.stem, data["edge_errors"]))
+    result = {"models": models, "rules": [tallies[c] for c in sorted(tallies)],
+              "unpredicted": dict(sorted(unpredicted.items(), key=lambda kv: -kv[1])),
+              "classes": error_classes(edges, op_type)}
+    result["summary"] = corpus_summary(result)
+    return result
 
 
 def corpus_exit_code(result: dict, min_f1: float | None = None) -> int:
@@ -206,4 +310,5 @@ def corpus_exit_code(result: dict, min_f1: float | None = None) -> int:
 def corpus_json(result: dict) -> dict:
     """:func:`calibrate`'s result as JSON-ready dicts (``--format json``)."""
     return {"models": result["models"], "rules": [asdict(t) for t in result["rules"]],
-            "unpredicted": result["unpredicted"]}
+            "unpredicted": result["unpredicted"], "classes": result.get("classes", []),
+            "summary": result.get("summary", corpus_summary(result))}
