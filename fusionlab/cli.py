@@ -261,11 +261,12 @@ def _write_baseline(path: Path, reports: list, models: list) -> None:
     """Write the baseline of ``reports`` (analyzed as the paths ``models``) to ``path``
     (--write-baseline) and say so on stderr."""
     from fusionlab.baseline import write_baseline as write_file
+    from fusionlab.diagnostic import FINDING_STATUSES
 
     write_file(path, reports, models)
-    count = sum(1 for r in reports for d in r.diagnostics if d.status in ("missed", "lint"))
-    models = f" of {len(reports)} models" if len(reports) > 1 else ""
-    print(f"fusionlab: wrote {count} diagnostics{models} to baseline {path}", file=sys.stderr)
+    count = sum(1 for r in reports for d in r.diagnostics if d.status in FINDING_STATUSES)
+    several = f" of {len(reports)} models" if len(reports) > 1 else ""
+    print(f"fusionlab: wrote {count} diagnostics{several} to baseline {path}", file=sys.stderr)
 
 
 def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, flags: dict):
@@ -455,7 +456,7 @@ def verify(
         if fmt is Format.markdown:
             from fusionlab.verification import render_corpus_markdown
 
-            _write(output, render_corpus_markdown(result, _command_line(ctx)))
+            _write(output, render_corpus_markdown(result, _command_line()))
         else:
             _emit(fmt, output, json.dumps(data, indent=2) + "\n", lambda c: render_corpus(result, c))
         code = corpus_exit_code(result, min_f1)
@@ -606,7 +607,7 @@ def _write(output: Optional[Path], text: str) -> None:
         sys.stdout.write(text)
 
 
-def _command_line(ctx: typer.Context) -> str:
+def _command_line() -> str:
     """The command as the user typed it (``fusionlab`` and its arguments, shell-quoted)."""
     import shlex
 

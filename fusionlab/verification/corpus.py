@@ -26,15 +26,19 @@ class RuleTally:
     unverifiable: int = 0
 
 
-def _verify_one(args: tuple) -> tuple[str, dict | None, str | None]:
+def _verify_one(args: tuple) -> tuple[str, dict | None, tuple | None]:
+    """Verify one corpus model: ``(path, tally input, None)`` or ``(path, None, (message,
+    exit code, flagged))``, ``flagged`` the rejections analyze predicted when the build
+    failed (``None`` for other failures)."""
     path, kwargs = args
     log = kwargs.get("log")
     if log is not None and not Path(log).is_file():
-        return str(path), None, (f"not built: no build log {Path(log).name} in {Path(log).parent}", 3)
+        return str(path), None, (f"not built: no build log {Path(log).name} in {Path(log).parent}", 3,
+                                 _flagged(path, kwargs))
     try:
         v = verify(path, **kwargs)
     except FusionlabError as exc:
-        return str(path), None, (exc.message, exc.exit_code)
+        return str(path), None, (exc.message, exc.exit_code, getattr(exc, "flagged", None))
     return str(path), _tally_input(v), None
 
 
@@ -48,23 +52,25 @@ def _tally_input(v: Verification) -> dict:
     }
 
 
-def _flagged(path: Path, kwargs: dict) -> list[str]:
-    """The codes of the error-severity findings (what the parser or builder will reject)
-    analyze reports for ``path`` before any build; ``[]`` when it cannot analyze it."""
+def _flagged(path: Path, kwargs: dict) -> list[str] | None:
+    """:func:`~fusionlab.verification.run.rejection_codes` of ``path`` analyzed with the
+    verify arguments ``kwargs`` (a model scored against a log that is missing: no analysis
+    ran); ``None`` when it cannot be analyzed."""
     from fusionlab.analysis import analyze
+    from fusionlab.verification.run import rejection_codes
 
     try:
-        report = analyze(path, target=kwargs.get("target", "tensorrt-rtx"),
-                         precision=kwargs.get("precision", "fp32"), sm=kwargs.get("sm", 8.6))
+        report = analyze(path, **{k: kwargs[k] for k in ("target", "precision", "sm", "shapes") if k in kwargs})
     except FusionlabError:
-        return []
-    return sorted({c for f in report.findings if f.severity == "error" for c in f.codes})
+        return None
+    return rejection_codes(report)
 
 
-def _model_kwargs(path: Path, kwargs: dict, logs: Path | None, save_logs: Path | None) -> dict:
-    """One model's verify arguments: its saved log under ``logs`` (offline scoring), the
-    log to write under ``save_logs``, and the precision its ``NAME.json`` beside it (the
-    corpus builder's record, benchmarks/corpus/make.py) gives, else ``kwargs``'."""
+def _model_kwargs(path: Path, name: Path, kwargs: dict, logs: Path | None, save_logs: Path | None) -> dict:
+    """One model's verify arguments: its saved log ``logs/NAME.log`` (offline scoring), the
+    log to write, ``save_logs/NAME.log``, and the precision its ``NAME.json`` beside it (the
+    corpus builder's record, benchmarks/corpus/make.py) gives, else ``kwargs``'. ``name``:
+    the model's path in the corpus without ``.onnx`` (models in subfolders keep theirs)."""
     import json
 
     own = dict(kwargs)
@@ -78,34 +84,33 @@ def _model_kwargs(path: Path, kwargs: dict, logs: Path | None, save_logs: Path |
             own["precision"] = precision
             own.pop("precision_flags", None)
     if logs is not None:
-        own["log"] = logs / f"{path.stem}.log"
+        own["log"] = logs / name.with_suffix(".log")
     if save_logs is not None:
-        own["save_log"] = save_logs / f"{path.stem}.log"
+        own["save_log"] = save_logs / name.with_suffix(".log")
+        own["save_log"].parent.mkdir(parents=True, exist_ok=True)
     return own
 
 
-def error_classes(edges: list[tuple[str, list]], op_type: dict[str, dict[str, str]], examples: int = 3) -> list[dict]:
+def error_classes(edges: list[tuple[str, str, str, str, str, str]], examples: int = 3) -> list[dict]:
     """The disagreeing edges of a corpus, aggregated by error class.
 
-    ``edges``: ``(model, [(producer, consumer, error), ...])`` per model, the
-    :attr:`~fusionlab.compare.Comparison.edge_errors` of its verify; ``op_type``: per
-    model, ONNX node name -> op type. A class is ``(producer op, consumer op, error)``
-    with ``error`` "built fused, predicted apart" or "predicted fused, built apart".
+    ``edges``: ``(model, producer op, consumer op, error, producer, consumer)`` per edge of
+    each model's :attr:`~fusionlab.compare.Comparison.edge_errors`. A class is ``(producer
+    op, consumer op, error)`` with ``error`` "built fused, predicted apart" or "predicted
+    fused, built apart".
 
     Returns ``[{"producer_op", "consumer_op", "error", "count", "models": {model: count},
     "examples": ["model: producer -> consumer", ...]}]``, most edges first (ties by name).
     """
     classes: dict[tuple[str, str, str], dict] = {}
-    for model, errs in edges:
-        ops = op_type[model]
-        for producer, consumer, error in errs:
-            key = (ops.get(producer, "?"), ops.get(consumer, "?"), error)
-            c = classes.setdefault(key, {"producer_op": key[0], "consumer_op": key[1], "error": error,
-                                         "count": 0, "models": {}, "examples": []})
-            c["count"] += 1
-            c["models"][model] = c["models"].get(model, 0) + 1
-            if len(c["examples"]) < examples:
-                c["examples"].append(f"{model}: {producer} -> {consumer}")
+    for model, producer_op, consumer_op, error, producer, consumer in edges:
+        c = classes.setdefault((producer_op, consumer_op, error),
+                               {"producer_op": producer_op, "consumer_op": consumer_op, "error": error,
+                                "count": 0, "models": {}, "examples": []})
+        c["count"] += 1
+        c["models"][model] = c["models"].get(model, 0) + 1
+        if len(c["examples"]) < examples:
+            c["examples"].append(f"{model}: {producer} -> {consumer}")
     return sorted(classes.values(), key=lambda c: (-c["count"], c["producer_op"], c["consumer_op"], c["error"]))
 
 
@@ -237,8 +242,8 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[s
         raise InputError(f"--logs {logs}: not a folder of build logs")
     if save_logs is not None:
         save_logs.mkdir(parents=True, exist_ok=True)
-    work = [(p, _model_kwargs(p, kwargs, logs, save_logs)) for p in paths if refused[p] is None]
-    own = dict(work)
+    name = {p: p.relative_to(corpus).with_suffix("") for p in paths}
+    work = [(p, _model_kwargs(p, name[p], kwargs, logs, save_logs)) for p in paths if refused[p] is None]
     built = []
 
     def step(result) -> None:
@@ -257,18 +262,17 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[s
         for w in work:
             step(_verify_one(w))
     done = iter(built)
-    results = [(str(p), None, (refused[p].message, refused[p].exit_code)) if refused[p] else next(done)
+    results = [(str(p), None, (refused[p].message, refused[p].exit_code, None)) if refused[p] else next(done)
                for p in paths]
     tallies: dict[str, RuleTally] = {}
     unpredicted: dict[str, int] = {}
     models: dict[str, dict] = {}
-    edges: list[tuple[str, list]] = []
-    op_type: dict[str, dict[str, str]] = {}
+    edges: list[tuple[str, str, str, str, str, str]] = []
     for (path, data, error), p in zip(results, paths):
         if error is not None:
             models[path] = {"error": error[0], "exit_code": error[1]}
-            if refused[p] is None and error[1] == 3:
-                models[path]["flagged"] = _flagged(p, own[p])
+            if error[2] is not None:
+                models[path]["flagged"] = error[2]
             continue
         models[path] = data["score"]
         for status, codes, _ in data["fusions"]:
@@ -285,11 +289,11 @@ def calibrate(corpus: str | os.PathLike, *, jobs: int = 1, progress: Callable[[s
         for nodes in data["unpredicted"]:
             sig = "+".join(graph.nodes[n].op_type for n in nodes if n in graph.nodes)
             unpredicted[sig] = unpredicted.get(sig, 0) + 1
-        op_type[p.stem] = {n: node.op_type for n, node in graph.nodes.items()}
-        edges.append((p.stem, data["edge_errors"]))
+        ops = {n: node.op_type for n, node in graph.nodes.items()}
+        edges.extend((str(name[p]), ops.get(a, "?"), ops.get(b, "?"), e, a, b) for a, b, e in data["edge_errors"])
     result = {"models": models, "rules": [tallies[c] for c in sorted(tallies)],
               "unpredicted": dict(sorted(unpredicted.items(), key=lambda kv: -kv[1])),
-              "classes": error_classes(edges, op_type)}
+              "classes": error_classes(edges)}
     result["summary"] = corpus_summary(result)
     return result
 
@@ -310,5 +314,4 @@ def corpus_exit_code(result: dict, min_f1: float | None = None) -> int:
 def corpus_json(result: dict) -> dict:
     """:func:`calibrate`'s result as JSON-ready dicts (``--format json``)."""
     return {"models": result["models"], "rules": [asdict(t) for t in result["rules"]],
-            "unpredicted": result["unpredicted"], "classes": result.get("classes", []),
-            "summary": result.get("summary", corpus_summary(result))}
+            "unpredicted": result["unpredicted"], "classes": result["classes"], "summary": result["summary"]}

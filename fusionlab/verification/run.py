@@ -31,6 +31,13 @@ from fusionlab.verification.result import MissedCost, Verification
 #: Target -> builder used for a live build.
 BUILDER_OF_TARGET = {"tensorrt-rtx": "tensorrt-rtx", "tensorrt": "tensorrt"}
 
+def rejection_codes(report) -> list[str]:
+    """The sorted rule codes of the parser or builder rejections analyze predicted for
+    ``report``'s model (its ``parser_rejects``): what a failed build is expected from.
+    A :class:`BuildError` raised by :func:`verify` carries them as ``flagged``."""
+    return sorted({d.code for d in report.parser_rejects})
+
+
 def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision: str = "fp32",
            sm: float = 8.6, layer_info: str | os.PathLike | None = None,
            log: str | os.PathLike | None = None, profile: str | os.PathLike | None = None,
@@ -88,10 +95,10 @@ def verify(model: str | os.PathLike, *, target: str = "tensorrt-rtx", precision:
                            shapes={k: v for k, v in with_symbols(declared, ranges.fixed()).items()
                                    if k not in ranges.ranges()})
         except BuildError as exc:
-            if report.parser_rejects:
-                codes = ", ".join(sorted({d.code for d in report.parser_rejects}))
-                exc.message = (f"{exc.message} (analyze predicted this parser rejection: {codes}; "
-                               "see fusionlab analyze)")
+            exc.flagged = rejection_codes(report)
+            if exc.flagged:
+                exc.message = (f"{exc.message} (analyze predicted this parser rejection: "
+                               f"{', '.join(exc.flagged)}; see fusionlab analyze)")
                 exc.args = (exc.message,)
             raise
         if save_log is not None:
