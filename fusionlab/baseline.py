@@ -45,16 +45,17 @@ class Baseline:
 
     models: dict[str, Keys]
 
-    def keys_for(self, model: str) -> Keys:
+    def keys_for(self, model: str, alone: bool = True) -> Keys:
         """The accepted ``(code, nodes)`` keys of ``model`` (empty when the file does not
-        name it): exact path, else the one entry with the same file name, else the only
-        entry of a one-model baseline."""
+        name it): exact path, else the one entry with the same file name, else, when
+        ``model`` is the only model of the run (``alone``), the only entry of a one-model
+        baseline."""
         if model in self.models:
             return self.models[model]
         same = [k for k in self.models if PurePath(k).name == PurePath(model).name]
         if len(same) == 1:
             return self.models[same[0]]
-        if len(self.models) == 1:
+        if alone and len(self.models) == 1:
             return next(iter(self.models.values()))
         return set()
 
@@ -123,12 +124,13 @@ def read_baseline(path: str | Path) -> Baseline:
     return Baseline({str(data.get("model", "")): _keys(path, data.get("entries"))})
 
 
-def apply_baseline(report, baseline: Baseline | Keys, model: str | Path | None = None):
+def apply_baseline(report, baseline: Baseline | Keys, model: str | Path | None = None, alone: bool = True):
     """A copy of ``report`` without the missed / lint diagnostics ``baseline`` accepts for
     its model (a :class:`Baseline`, or a set of ``(code, nodes)`` keys); ``model``: the
-    path it was analyzed as (default: ``report.model``)."""
+    path it was analyzed as (default: ``report.model``); ``alone``: it is the run's only
+    model (see :meth:`Baseline.keys_for`)."""
     if isinstance(baseline, Baseline):
-        keys = baseline.keys_for(str(model) if model is not None else report.model)
+        keys = baseline.keys_for(str(model) if model is not None else report.model, alone)
     else:
         keys = baseline
     kept = [d for d in report.diagnostics

@@ -269,9 +269,10 @@ def _write_baseline(path: Path, reports: list, models: list) -> None:
     print(f"fusionlab: wrote {count} diagnostics{several} to baseline {path}", file=sys.stderr)
 
 
-def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, flags: dict):
+def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, flags: dict, alone: bool = True):
     """Analyze one model with the settings in force for it: ``(report, opts)``, without
-    the findings the baseline ``accepted`` (or ``None``) lists. ``flags``: the
+    the findings the baseline ``accepted`` (or ``None``) lists for it (``alone``: the
+    run's only model). ``flags``: the
     trtexec spellings (precision flags, the shape request, the options shown on the command
     line for the ignored-option warnings)."""
     from fusionlab.analysis import analyze as run_analyze
@@ -297,7 +298,7 @@ def _analyze_one(model: Path, config: Optional[Path], given: dict, accepted, fla
     if accepted is not None:
         from fusionlab.baseline import apply_baseline
 
-        report = apply_baseline(report, accepted, model)
+        report = apply_baseline(report, accepted, model, alone)
     return report, opts
 
 
@@ -319,7 +320,7 @@ def _analyze_many(found, config: Optional[Path], given: dict, output: Optional[P
         try:
             if problem is not None:
                 raise problem
-            report, opts = _analyze_one(path, config, given, accepted, flags)
+            report, opts = _analyze_one(path, config, given, accepted, flags, alone=False)
         except FusionlabError as exc:
             message = exc.message if exc.message.startswith(str(path)) else f"{path}: {exc.message}"
             print(f"fusionlab: error: {printable(message)}", file=sys.stderr)

@@ -164,6 +164,22 @@ def test_a_baseline_of_several_models_accepts_each_models_findings(cli, tmp_path
     assert [(f["codes"], f["nodes"]) for f in bert["findings"]] == [([dropped["code"]], dropped["nodes"])]
 
 
+def test_a_one_model_baseline_accepts_nothing_of_another_model(cli, tmp_path):
+    """A baseline written for ResNet-18 alone drops ResNet-18's findings in a run of two
+    models, and none of the other's, although the other is a copy of it (same node names,
+    so the same keys): the file does not name that model."""
+    import shutil
+
+    base = tmp_path / "b.json"
+    copy = tmp_path / "copy_of_resnet.onnx"
+    shutil.copy(RESNET, copy)
+    assert cli("analyze", RESNET, "--baseline", base, "--write-baseline")[0] == 0
+    code, out, _ = cli("analyze", RESNET, copy, "--baseline", base, "--format", "json")
+    resnet, other = json.loads(out)
+    alone = json.loads(cli("analyze", copy, "--format", "json")[1])
+    assert code == 0 and resnet["findings"] == [] and other["findings"] == alone["findings"] != []
+
+
 def test_a_baseline_is_not_written_when_a_model_fails(cli, tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not onnx")
