@@ -60,10 +60,13 @@ def blocks() -> list[tuple[int, str, str]]:
     return found
 
 
+TOP_LINE = blocks()[0][0]  # the block of README's two top commands
+
+
 def kind(info: str, text: str, line: int) -> str | None:
     """The kind of one block (see the module doc), ``None`` when it has none."""
     first = text.lstrip().splitlines()[0] if text.strip() else ""
-    if line == blocks()[0][0]:
+    if line == TOP_LINE:
         return "top"
     if info in ("python", "toml", "yaml"):
         return info
